@@ -20,7 +20,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pack files are little-endian");
 
 static const unsigned char pack_magic[8] = {'S', 'E', 'R', 'P', 'A', 'C', 'K', 0x1a};
-enum { HEADER_SIZE = 40, PAYLOAD_HEAD = 8 };
+enum { HEADER_SIZE = 44, PAYLOAD_HEAD = 8 };
 /* zlib cannot expand data by more than ~1032:1; a larger claimed ratio is a crafted file. */
 #define MAX_RATIO 1100u
 
@@ -215,7 +215,8 @@ int dsp_pack_encode(const struct dsp_pack *p, uint32_t kind, int level, unsigned
     put_u64(o + 16, rawlen);
     put_u64(o + 24, clen);
     put_u32(o + 32, crc32_big(raw, rawlen));
-    put_u32(o + 36, crc32_big(o, 36));
+    put_u32(o + 36, crc32_big(o + HEADER_SIZE, clen));
+    put_u32(o + 40, crc32_big(o, 40));
     *out = o;
     *outlen = HEADER_SIZE + (size_t)clen;
     return 0;
@@ -364,7 +365,7 @@ int dsp_pack_decode(struct dsp_pack *p, const unsigned char *in, size_t inlen, u
         return err_set(e, "%s: not a ser file (only %zu bytes; truncated?)", what, inlen);
     if (memcmp(in, pack_magic, 8) != 0)
         return err_set(e, "%s: not a ser file (bad magic)", what);
-    if (crc32_big(in, 36) != get_u32(in + 36))
+    if (crc32_big(in, 40) != get_u32(in + 40))
         return err_set(e, "%s: header checksum mismatch (file damaged)", what);
     uint32_t version = get_u32(in + 8);
     if (version != DSP_PACK_VERSION)
@@ -379,6 +380,9 @@ int dsp_pack_decode(struct dsp_pack *p, const unsigned char *in, size_t inlen, u
     if (clen != inlen - HEADER_SIZE)
         return err_set(e, "%s: compressed size %llu in header but %zu bytes follow (truncated?)",
                        what, (unsigned long long)clen, inlen - HEADER_SIZE);
+    /* Deflate streams can carry bits that do not affect the output: check the stream itself. */
+    if (crc32_big(in + HEADER_SIZE, (size_t)clen) != get_u32(in + 36))
+        return err_set(e, "%s: compressed data checksum mismatch (file damaged)", what);
     if (rawlen < PAYLOAD_HEAD || rawlen / MAX_RATIO > clen + 64 || rawlen > SIZE_MAX / 2)
         return err_set(e, "%s: implausible payload size %llu", what,
                        (unsigned long long)rawlen);

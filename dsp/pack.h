@@ -9,8 +9,9 @@
  *   16     8     raw size: bytes of the uncompressed payload
  *   24     8     compressed size: bytes of the zlib stream that follows the header
  *   32     4     CRC32 of the uncompressed payload
- *   36     4     CRC32 of bytes 0..35 (the header itself)
- *   40     ...   zlib stream
+ *   36     4     CRC32 of the compressed stream (deflate can carry bits that change nothing)
+ *   40     4     CRC32 of bytes 0..39 (the header itself)
+ *   44     ...   zlib stream
  *
  *   payload = u32 record count, then per record:
  *             u16 name length, name bytes (no NUL), u8 dtype, u8 ndim, u64 dims[ndim], data

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# jobs/run.sh: the README's main command. Installs what is missing (Debian 12), builds ser into
+# build/, synthesises the stand-in TESS corpus into data/tess-standin (once) unless --data names
+# a corpus, then runs the main job with mpirun on this machine.
+#
+#   jobs/run.sh                      # stand-in corpus, one rank per core
+#   jobs/run.sh --data /path/to/TESS # the real TESS (either release), unchanged
+#   jobs/run.sh --np 4               # rank count
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+np=$(nproc)
+data=
+while (($#)); do
+  case "$1" in
+    --np) np=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) break ;;
+  esac
+done
+
+"$root/jobs/deps.sh"
+"$root/jobs/build.sh" "$root/build"
+
+if [[ -z "$data" ]]; then
+  data=$root/data/tess-standin
+  /usr/bin/python3 "$root/jobs/make_corpus.py" --out "$data"
+fi
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpi=(mpirun -np "$np" --bind-to none)
+if ((np > $(nproc))); then mpi+=(--oversubscribe); fi
+feat=$root/data/$(basename "$data").features.serf
+"${mpi[@]}" "$root/build/mpi/ser" extract --data "$data" --out "$feat" "$@"
