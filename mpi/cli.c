@@ -39,10 +39,10 @@ int cli_parse(int argc, char **argv, const char *usage, const char *summary,
     lo[nopts].name = "help";
     lo[nopts].val = 'h';
     int rc = CLI_OK;
-    optind = 1;
+    optind = 0; /* glibc: full re-initialisation; options and operands may mix */
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, "+h", lo, NULL);
+        int c = getopt_long(argc, argv, "h", lo, NULL);
         if (c == -1) break;
         if (c == 'h') {
             cli_help(stdout, usage, summary, opts, nopts);

@@ -1,0 +1,236 @@
+/* dataset.c: feature files (see dataset.h for the record layout). */
+#include "dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+
+size_t dist_dataset_dim(const struct dist_dataset *d)
+{
+    return d->n_mfcc * d->frames;
+}
+
+/* n strings, NUL-terminated, back to back. */
+int dist_pack_add_strings(struct dsp_pack *p, const char *name, char *const *s, size_t n,
+                       struct err *e)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += strlen(s[i]) + 1;
+    char *blob = malloc(total ? total : 1);
+    if (!blob) return err_set(e, "out of memory");
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(s[i]) + 1;
+        memcpy(blob + pos, s[i], l);
+        pos += l;
+    }
+    uint64_t dim = total;
+    int rc = dsp_pack_add(p, name, DSP_PACK_U8, 1, &dim, blob, e);
+    free(blob);
+    return rc;
+}
+
+int dist_pack_get_strings(const struct dsp_pack *p, const char *what, const char *name, size_t n,
+                       char ***out, struct err *e)
+{
+    const struct dsp_pack_rec *r = dsp_pack_need(p, what, name, DSP_PACK_U8, 0, e);
+    if (!r) return -1;
+    const char *b = r->data;
+    size_t len = (size_t)r->count, pos = 0;
+    char **s = calloc(n ? n : 1, sizeof *s);
+    if (!s) return err_set(e, "%s: out of memory", what);
+    *out = s;
+    for (size_t i = 0; i < n; i++) {
+        const char *end = pos < len ? memchr(b + pos, 0, len - pos) : NULL;
+        if (!end) return err_set(e, "%s: field %s holds fewer than %zu strings", what, name, n);
+        size_t l = (size_t)(end - (b + pos));
+        if (!(s[i] = malloc(l + 1))) return err_set(e, "%s: out of memory", what);
+        memcpy(s[i], b + pos, l + 1);
+        pos += l + 1;
+    }
+    if (pos != len) return err_set(e, "%s: field %s holds more than %zu strings", what, name, n);
+    return 0;
+}
+
+int dist_params_pack(struct dsp_pack *p, const struct dsp_features_params *q, struct err *e)
+{
+    if (dsp_pack_add_f64(p, "load.offset_s", q->load.offset_s, e) ||
+        dsp_pack_add_f64(p, "load.duration_s", q->load.duration_s, e) ||
+        dsp_pack_add_i64(p, "load.sample_rate", q->load.sample_rate, e) ||
+        dsp_pack_add_i64(p, "mfcc.sample_rate", q->mfcc.sample_rate, e) ||
+        dsp_pack_add_i64(p, "mfcc.n_fft", q->mfcc.n_fft, e) ||
+        dsp_pack_add_i64(p, "mfcc.hop", q->mfcc.hop, e) ||
+        dsp_pack_add_i64(p, "mfcc.n_mels", q->mfcc.n_mels, e) ||
+        dsp_pack_add_i64(p, "mfcc.n_mfcc", q->mfcc.n_mfcc, e) ||
+        dsp_pack_add_f64(p, "mfcc.fmin", q->mfcc.fmin, e) ||
+        dsp_pack_add_f64(p, "mfcc.fmax", q->mfcc.fmax, e) ||
+        dsp_pack_add_f64(p, "mfcc.amin", q->mfcc.amin, e) ||
+        dsp_pack_add_f64(p, "mfcc.top_db", q->mfcc.top_db, e))
+        return -1;
+    return 0;
+}
+
+static int get_int(const struct dsp_pack *p, const char *what, const char *name, int *v,
+                   struct err *e)
+{
+    int64_t x;
+    if (dsp_pack_get_i64(p, what, name, &x, e)) return -1;
+    if (x < 0 || x > 100000000) return err_set(e, "%s: field %s out of range", what, name);
+    *v = (int)x;
+    return 0;
+}
+
+int dist_params_unpack(const struct dsp_pack *p, const char *what, struct dsp_features_params *q,
+                       struct err *e)
+{
+    if (dsp_pack_get_f64(p, what, "load.offset_s", &q->load.offset_s, e) ||
+        dsp_pack_get_f64(p, what, "load.duration_s", &q->load.duration_s, e) ||
+        get_int(p, what, "load.sample_rate", &q->load.sample_rate, e) ||
+        get_int(p, what, "mfcc.sample_rate", &q->mfcc.sample_rate, e) ||
+        get_int(p, what, "mfcc.n_fft", &q->mfcc.n_fft, e) ||
+        get_int(p, what, "mfcc.hop", &q->mfcc.hop, e) ||
+        get_int(p, what, "mfcc.n_mels", &q->mfcc.n_mels, e) ||
+        get_int(p, what, "mfcc.n_mfcc", &q->mfcc.n_mfcc, e) ||
+        dsp_pack_get_f64(p, what, "mfcc.fmin", &q->mfcc.fmin, e) ||
+        dsp_pack_get_f64(p, what, "mfcc.fmax", &q->mfcc.fmax, e) ||
+        dsp_pack_get_f64(p, what, "mfcc.amin", &q->mfcc.amin, e) ||
+        dsp_pack_get_f64(p, what, "mfcc.top_db", &q->mfcc.top_db, e))
+        return -1;
+    return 0;
+}
+
+static int build_pack(const struct dist_dataset *d, struct dsp_pack *p, struct err *e)
+{
+    uint64_t fd[3] = {d->n, d->n_mfcc, d->frames}, ld[1] = {d->n};
+    if (dsp_pack_add(p, "features", DSP_PACK_F32, 3, fd, d->x, e) ||
+        dsp_pack_add(p, "labels", DSP_PACK_I32, 1, ld, d->label, e) ||
+        dist_pack_add_strings(p, "paths", d->path, d->n, e) ||
+        dist_pack_add_strings(p, "speakers", d->speaker, d->n, e) ||
+        dist_pack_add_strings(p, "label_names", (char *const *)dsp_label_names, DSP_N_LABELS, e) ||
+        dsp_pack_add_i64(p, "n_skipped", (int64_t)d->n_skipped, e) ||
+        dist_pack_add_strings(p, "skipped_paths", d->skip_path, d->n_skipped, e) ||
+        dist_pack_add_strings(p, "skipped_reasons", d->skip_reason, d->n_skipped, e) ||
+        dist_params_pack(p, &d->params, e) ||
+        dsp_pack_add_i64(p, "cache_key", (int64_t)d->cache_key, e))
+        return -1;
+    return 0;
+}
+
+int dist_dataset_encode(const struct dist_dataset *d, int level, unsigned char **out,
+                        size_t *outlen, struct err *e)
+{
+    struct dsp_pack p = {0};
+    int rc = build_pack(d, &p, e);
+    if (rc == 0) rc = dsp_pack_encode(&p, DIST_FEAT_KIND, level, out, outlen, e);
+    dsp_pack_free(&p);
+    return rc;
+}
+
+int dist_dataset_save(const struct dist_dataset *d, const char *path, struct err *e)
+{
+    struct dsp_pack p = {0};
+    int rc = build_pack(d, &p, e);
+    if (rc == 0) rc = dsp_pack_write(&p, path, DIST_FEAT_KIND, 1, e);
+    dsp_pack_free(&p);
+    return rc;
+}
+
+static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const char *what,
+                     struct err *e)
+{
+    const struct dsp_pack_rec *f = dsp_pack_need(p, what, "features", DSP_PACK_F32, 0, e);
+    if (!f) return -1;
+    if (f->ndim != 3) return err_set(e, "%s: features must have 3 dimensions", what);
+    d->n = (size_t)f->dims[0];
+    d->n_mfcc = (size_t)f->dims[1];
+    d->frames = (size_t)f->dims[2];
+    const struct dsp_pack_rec *l = dsp_pack_need(p, what, "labels", DSP_PACK_I32, d->n, e);
+    if (!l) return -1;
+    size_t bytes = (size_t)f->count * sizeof(float);
+    d->x = malloc(bytes ? bytes : 1);
+    d->label = malloc(d->n ? d->n * sizeof *d->label : 1);
+    if (!d->x || !d->label) return err_set(e, "%s: out of memory", what);
+    memcpy(d->x, f->data, bytes);
+    memcpy(d->label, l->data, d->n * sizeof *d->label);
+    for (size_t i = 0; i < d->n; i++)
+        if (d->label[i] < 0 || d->label[i] >= DSP_N_LABELS)
+            return err_set(e, "%s: sample %zu has label %d outside 0..%d", what, i, d->label[i],
+                           DSP_N_LABELS - 1);
+    char **names = NULL;
+    int rc = dist_pack_get_strings(p, what, "label_names", DSP_N_LABELS, &names, e);
+    for (int i = 0; rc == 0 && i < DSP_N_LABELS; i++)
+        if (strcmp(names[i], dsp_label_names[i]) != 0)
+            rc = err_set(e, "%s: label %d is '%s', this ser expects '%s'", what, i, names[i],
+                         dsp_label_names[i]);
+    for (int i = 0; names && i < DSP_N_LABELS; i++) free(names[i]);
+    free(names);
+    if (rc) return -1;
+    int64_t ns;
+    if (dsp_pack_get_i64(p, what, "n_skipped", &ns, e)) return -1;
+    if (ns < 0 || ns > 100000000) return err_set(e, "%s: n_skipped out of range", what);
+    d->n_skipped = (size_t)ns;
+    int64_t key;
+    if (dist_pack_get_strings(p, what, "paths", d->n, &d->path, e) ||
+        dist_pack_get_strings(p, what, "speakers", d->n, &d->speaker, e) ||
+        dist_pack_get_strings(p, what, "skipped_paths", d->n_skipped, &d->skip_path, e) ||
+        dist_pack_get_strings(p, what, "skipped_reasons", d->n_skipped, &d->skip_reason, e) ||
+        dist_params_unpack(p, what, &d->params, e) ||
+        dsp_pack_get_i64(p, what, "cache_key", &key, e))
+        return -1;
+    d->cache_key = (uint64_t)key;
+    if (d->n_mfcc != (size_t)d->params.mfcc.n_mfcc)
+        return err_set(e, "%s: features have %zu coefficients but mfcc.n_mfcc is %d", what,
+                       d->n_mfcc, d->params.mfcc.n_mfcc);
+    return 0;
+}
+
+int dist_dataset_decode(struct dist_dataset *d, const unsigned char *in, size_t inlen,
+                        const char *what, struct err *e)
+{
+    struct dsp_pack p = {0};
+    int rc = dsp_pack_decode(&p, in, inlen, DIST_FEAT_KIND, what, e);
+    if (rc == 0) rc = from_pack(d, &p, what, e);
+    dsp_pack_free(&p);
+    if (rc) dist_dataset_free(d);
+    return rc;
+}
+
+int dist_dataset_load(struct dist_dataset *d, const char *path, struct err *e)
+{
+    struct dsp_pack p = {0};
+    int rc = dsp_pack_read(&p, path, DIST_FEAT_KIND, e);
+    if (rc == 0) rc = from_pack(d, &p, path, e);
+    dsp_pack_free(&p);
+    if (rc) dist_dataset_free(d);
+    return rc;
+}
+
+int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b)
+{
+    return a->load.offset_s == b->load.offset_s && a->load.duration_s == b->load.duration_s &&
+           a->load.sample_rate == b->load.sample_rate &&
+           a->mfcc.sample_rate == b->mfcc.sample_rate && a->mfcc.n_fft == b->mfcc.n_fft &&
+           a->mfcc.hop == b->mfcc.hop && a->mfcc.n_mels == b->mfcc.n_mels &&
+           a->mfcc.n_mfcc == b->mfcc.n_mfcc && a->mfcc.fmin == b->mfcc.fmin &&
+           a->mfcc.fmax == b->mfcc.fmax && a->mfcc.amin == b->mfcc.amin &&
+           a->mfcc.top_db == b->mfcc.top_db;
+}
+
+void dist_free_strings(char **s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) free(s[i]);
+    free(s);
+}
+
+void dist_dataset_free(struct dist_dataset *d)
+{
+    if (!d) return;
+    free(d->x);
+    free(d->label);
+    dist_free_strings(d->path, d->n);
+    dist_free_strings(d->speaker, d->n);
+    dist_free_strings(d->skip_path, d->n_skipped);
+    dist_free_strings(d->skip_reason, d->n_skipped);
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,74 @@
+/* dataset.h: a corpus turned into features, as every rank holds it for training, and its
+ * feature file (a dsp/pack.h container of kind "FEAT").
+ *
+ * Feature file records:
+ *   features        f32 [n][n_mfcc][frames]   MFCC matrices, coefficient-major per sample
+ *   labels          i32 [n]                   class index 0..6 (dsp_label_names order)
+ *   paths, speakers u8  NUL-terminated strings, n of each, back to back
+ *   label_names     u8  NUL-terminated strings, DSP_N_LABELS of them
+ *   skipped_paths, skipped_reasons  u8 NUL-terminated strings, n_skipped of each
+ *   load.offset_s, load.duration_s, mfcc.fmin, mfcc.fmax, mfcc.amin, mfcc.top_db   f64
+ *   load.sample_rate, mfcc.sample_rate, mfcc.n_fft, mfcc.hop, mfcc.n_mels, mfcc.n_mfcc i64
+ *   cache_key       i64  hash of (format, parameters, every scanned path with size and mtime)
+ * Nothing in the file depends on the number of ranks that wrote it.
+ */
+#ifndef SER_DATASET_H
+#define SER_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "features.h"
+#include "pack.h"
+
+#define DIST_FEAT_KIND DSP_PACK_FOURCC('F', 'E', 'A', 'T')
+
+struct dist_dataset {
+    size_t n;             /* usable samples */
+    size_t n_mfcc, frames;
+    float *x;             /* [n][n_mfcc][frames] */
+    int32_t *label;       /* [n] */
+    char **path;          /* [n] */
+    char **speaker;       /* [n] */
+    size_t n_skipped;
+    char **skip_path;     /* [n_skipped] */
+    char **skip_reason;   /* [n_skipped] */
+    struct dsp_features_params params;
+    uint64_t cache_key;
+};
+
+/* Samples' feature size: n_mfcc * frames floats. */
+size_t dist_dataset_dim(const struct dist_dataset *d);
+
+/* Writes atomically (zlib level 1). */
+int dist_dataset_save(const struct dist_dataset *d, const char *path, struct err *e);
+/* Reads and validates every field. `d` must be zeroed. */
+int dist_dataset_load(struct dist_dataset *d, const char *path, struct err *e);
+/* The same through memory (used to broadcast a dataset; level 0 = stored). */
+int dist_dataset_encode(const struct dist_dataset *d, int level, unsigned char **out,
+                        size_t *outlen, struct err *e);
+int dist_dataset_decode(struct dist_dataset *d, const unsigned char *in, size_t inlen,
+                        const char *what, struct err *e);
+
+/* 1 when both parameter sets give identical features. */
+int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b);
+
+/* The feature parameters as pack records (load.*, mfcc.*), shared by feature files and
+ * checkpoints. */
+int dist_params_pack(struct dsp_pack *p, const struct dsp_features_params *q, struct err *e);
+int dist_params_unpack(const struct dsp_pack *p, const char *what, struct dsp_features_params *q,
+                       struct err *e);
+
+/* n strings as one u8 record of NUL-terminated strings, and back (a malloc'd array of n
+ * malloc'd strings, freed with dist_free_strings even after a failure). */
+int dist_pack_add_strings(struct dsp_pack *p, const char *name, char *const *s, size_t n,
+                          struct err *e);
+int dist_pack_get_strings(const struct dsp_pack *p, const char *what, const char *name, size_t n,
+                          char ***out, struct err *e);
+void dist_free_strings(char **s, size_t n);
+
+/* Frees everything and zeroes d; accepts a partly filled dataset. */
+void dist_dataset_free(struct dist_dataset *d);
+
+#endif

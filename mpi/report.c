@@ -1,0 +1,310 @@
+/* report.c: summary.json, report.md, confusion.tsv and SVG plots (see report.h). */
+#include "report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+
+static FILE *open_out(const char *dir, const char *name, char *path, size_t n, struct err *e)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) err_set(e, "%s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
+static int close_out(FILE *f, const char *path, struct err *e)
+{
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return err_set(e, "%s: write failed", path);
+    return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* "key = value" lines as a JSON object; values that parse fully as numbers stay numbers. */
+static void json_config(FILE *f, const char *config)
+{
+    fputc('{', f);
+    const char *p = config;
+    int first = 1;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[8192];
+        if (len >= sizeof line) len = sizeof line - 1;
+        memcpy(line, p, len);
+        line[len] = 0;
+        p += len + (nl != NULL);
+        char *eq = strstr(line, " = ");
+        if (!eq) continue;
+        *eq = 0;
+        const char *val = eq + 3;
+        fprintf(f, "%s\n    ", first ? "" : ",");
+        first = 0;
+        json_str(f, line);
+        fputs(": ", f);
+        char *end;
+        double v = strtod(val, &end);
+        if (*val && !*end && isfinite(v)) fputs(val, f);
+        else json_str(f, val);
+    }
+    fputs("\n  }", f);
+}
+
+static int write_summary(const struct dist_report *r, struct err *e)
+{
+    char path[4400];
+    FILE *f = open_out(r->run_dir, "summary.json", path, sizeof path, e);
+    if (!f) return -1;
+    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
+    double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    double total = r->compute_seconds + r->allreduce_seconds;
+    fprintf(f, "{\n  \"test_accuracy\": %.6f,\n  \"test_macro_f1\": %.6f,\n  \"test_loss\": %.6f,\n",
+            acc, mf1, r->test_loss);
+    fprintf(f, "  \"per_class\": {");
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        int64_t support = 0;
+        for (int j = 0; j < DSP_N_LABELS; j++) support += r->conf[k][j];
+        fprintf(f, "%s\n    \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, "
+                   "\"support\": %lld}",
+                k ? "," : "", dsp_label_names[k], p[k], rc[k], f1[k], (long long)support);
+    }
+    fprintf(f, "\n  },\n  \"confusion\": [");
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        fprintf(f, "%s[", k ? ", " : "");
+        for (int j = 0; j < DSP_N_LABELS; j++)
+            fprintf(f, "%s%lld", j ? ", " : "", (long long)r->conf[k][j]);
+        fputc(']', f);
+    }
+    fprintf(f, "],\n  \"labels\": [");
+    for (int k = 0; k < DSP_N_LABELS; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", dsp_label_names[k]);
+    fprintf(f, "],\n  \"epochs_run\": %d,\n  \"best_epoch\": %d,\n  \"wall_seconds\": %.3f,\n",
+            r->epochs_run, r->best_epoch, r->wall_seconds);
+    fprintf(f, "  \"allreduce_fraction\": %.4f,\n  \"ranks\": %d,\n  \"threads\": %d,\n",
+            total > 0 ? r->allreduce_seconds / total : 0, r->ranks, r->threads);
+    fprintf(f, "  \"files\": %zu,\n  \"skipped\": %zu,\n  \"train\": %zu,\n  \"val\": %zu,\n"
+               "  \"test\": %zu,\n  \"parameters\": %zu,\n  \"model\": ",
+            r->n_files, r->n_skipped, r->n_train, r->n_val, r->n_test, r->nparams);
+    json_str(f, r->spec);
+    fprintf(f, ",\n  \"git_revision\": ");
+    json_str(f, r->git_rev);
+    fprintf(f, ",\n  \"config\": ");
+    json_config(f, r->config);
+    fprintf(f, "\n}\n");
+    return close_out(f, path, e);
+}
+
+static int write_confusion_tsv(const struct dist_report *r, struct err *e)
+{
+    char path[4400];
+    FILE *f = open_out(r->run_dir, "confusion.tsv", path, sizeof path, e);
+    if (!f) return -1;
+    fprintf(f, "true\\predicted");
+    for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, "\t%s", dsp_label_names[j]);
+    fputc('\n', f);
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        fprintf(f, "%s", dsp_label_names[k]);
+        for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, "\t%lld", (long long)r->conf[k][j]);
+        fputc('\n', f);
+    }
+    return close_out(f, path, e);
+}
+
+static int write_markdown(const struct dist_report *r, struct err *e)
+{
+    char path[4400];
+    FILE *f = open_out(r->run_dir, "report.md", path, sizeof path, e);
+    if (!f) return -1;
+    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
+    double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    double total = r->compute_seconds + r->allreduce_seconds;
+    const double *best = r->best_epoch > 0 ? r->hist + (size_t)(r->best_epoch - 1) * DIST_H_COLS : NULL;
+    fprintf(f, "# ser training report\n\n");
+    fprintf(f, "| metric | value |\n| --- | --- |\n");
+    fprintf(f, "| test accuracy | %.2f%% |\n| test macro-F1 | %.4f |\n| test loss | %.4f |\n",
+            100 * acc, mf1, r->test_loss);
+    if (best)
+        fprintf(f, "| best epoch (restored) | %d (val_loss %.4f, val_accuracy %.2f%%) |\n",
+                r->best_epoch, best[DIST_H_VAL_LOSS], 100 * best[DIST_H_VAL_ACC]);
+    fprintf(f, "| epochs run | %d |\n| wall time | %.1f s |\n", r->epochs_run, r->wall_seconds);
+    fprintf(f, "| ranks x threads | %d x %d |\n| time in MPI_Allreduce | %.1f%% of training |\n",
+            r->ranks, r->threads, total > 0 ? 100 * r->allreduce_seconds / total : 0);
+    fprintf(f, "| files | %zu usable, %zu skipped; train %zu, val %zu, test %zu |\n", r->n_files,
+            r->n_skipped, r->n_train, r->n_val, r->n_test);
+    fprintf(f, "| model | `%s` (%zu parameters) |\n| git revision | %s |\n\n", r->spec,
+            r->nparams, r->git_rev);
+    fprintf(f, "![learning curves](learning_curves.svg)\n\n");
+    fprintf(f, "## Per class (test set)\n\n| class | precision | recall | F1 | support |\n"
+               "| --- | --- | --- | --- | --- |\n");
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        int64_t support = 0;
+        for (int j = 0; j < DSP_N_LABELS; j++) support += r->conf[k][j];
+        fprintf(f, "| %s | %.4f | %.4f | %.4f | %lld |\n", dsp_label_names[k], p[k], rc[k], f1[k],
+                (long long)support);
+    }
+    fprintf(f, "| **macro average** | | | **%.4f** | |\n\n", mf1);
+    fprintf(f, "## Confusion matrix (rows: true, columns: predicted)\n\n| |");
+    for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, " %s |", dsp_label_names[j]);
+    fprintf(f, "\n| --- |");
+    for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, " ---: |");
+    fputc('\n', f);
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        fprintf(f, "| **%s** |", dsp_label_names[k]);
+        for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, " %lld |", (long long)r->conf[k][j]);
+        fputc('\n', f);
+    }
+    fprintf(f, "\n![confusion matrix](confusion.svg)\n\n");
+    fprintf(f, "## Epochs\n\n| epoch | train loss | train acc | val loss | val acc | lr | s | "
+               "samples/s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int i = 0; i < r->epochs_run; i++) {
+        const double *h = r->hist + (size_t)i * DIST_H_COLS;
+        fprintf(f, "| %d%s | %.4f | %.4f | %.4f | %.4f | %.3g | %.1f | %.0f |\n", i + 1,
+                i + 1 == r->best_epoch ? " *" : "", h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+    }
+    fprintf(f, "\n## Configuration\n\n```\n%s```\n", r->config);
+    return close_out(f, path, e);
+}
+
+/* ---- SVG ---- */
+
+static void svg_axes(FILE *f, double x0, double y0, double w, double h, double ymin, double ymax,
+                     int epochs, const char *title)
+{
+    fprintf(f, "<rect x='%g' y='%g' width='%g' height='%g' fill='white' stroke='#444'/>\n", x0,
+            y0, w, h);
+    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='14'>%s</text>\n",
+            x0 + w / 2, y0 - 8, title);
+    for (int i = 0; i <= 5; i++) {
+        double v = ymin + (ymax - ymin) * i / 5, y = y0 + h - h * i / 5;
+        fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#ddd'/>\n", x0, y, x0 + w, y);
+        fprintf(f, "<text x='%g' y='%g' text-anchor='end' font-size='11'>%.3g</text>\n", x0 - 4,
+                y + 4, v);
+    }
+    int step = epochs > 10 ? (epochs + 9) / 10 : 1;
+    for (int ep = 1; ep <= epochs; ep += step) {
+        double x = x0 + (epochs > 1 ? w * (ep - 1) / (epochs - 1) : w / 2);
+        fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='11'>%d</text>\n", x,
+                y0 + h + 14, ep);
+    }
+    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>epoch</text>\n",
+            x0 + w / 2, y0 + h + 30);
+}
+
+static void svg_line(FILE *f, double x0, double y0, double w, double h, double ymin, double ymax,
+                     const double *hist, int epochs, int col, const char *color, int dashed)
+{
+    fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2'%s points='", color,
+            dashed ? " stroke-dasharray='6,3'" : "");
+    for (int i = 0; i < epochs; i++) {
+        double v = hist[(size_t)i * DIST_H_COLS + col];
+        double x = x0 + (epochs > 1 ? w * i / (epochs - 1) : w / 2);
+        double y = y0 + h - h * (v - ymin) / (ymax - ymin);
+        fprintf(f, "%.1f,%.1f ", x, y);
+    }
+    fprintf(f, "'/>\n");
+}
+
+int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch,
+                    struct err *e)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(e, "%s: cannot write: %s", path, strerror(errno));
+    double W = 900, H = 360, pw = 360, ph = 240;
+    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
+               "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+            W, H);
+    for (int panel = 0; panel < 2; panel++) {
+        int ct = panel ? DIST_H_TRAIN_ACC : DIST_H_TRAIN_LOSS;
+        int cv = panel ? DIST_H_VAL_ACC : DIST_H_VAL_LOSS;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int i = 0; i < epochs; i++)
+            for (int c = 0; c < 2; c++) {
+                double v = hist[(size_t)i * DIST_H_COLS + (c ? cv : ct)];
+                if (isfinite(v)) lo = fmin(lo, v), hi = fmax(hi, v);
+            }
+        if (!(hi > lo)) lo = isfinite(lo) ? lo - 0.5 : 0, hi = lo + 1;
+        if (panel) lo = fmax(0, lo - 0.02), hi = fmin(1, hi + 0.02);
+        else lo = fmax(0, lo - 0.05 * (hi - lo)), hi += 0.05 * (hi - lo);
+        double x0 = 70 + panel * (pw + 90), y0 = 40;
+        svg_axes(f, x0, y0, pw, ph, lo, hi, epochs, panel ? "accuracy" : "loss");
+        if (best_epoch >= 1 && best_epoch <= epochs) {
+            double x = x0 + (epochs > 1 ? pw * (best_epoch - 1) / (epochs - 1) : pw / 2);
+            fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#999' "
+                       "stroke-dasharray='2,3'/>\n", x, y0, x, y0 + ph);
+        }
+        svg_line(f, x0, y0, pw, ph, lo, hi, hist, epochs, ct, "#1f77b4", 0);
+        svg_line(f, x0, y0, pw, ph, lo, hi, hist, epochs, cv, "#d62728", 1);
+    }
+    fprintf(f, "<line x1='300' y1='335' x2='330' y2='335' stroke='#1f77b4' stroke-width='2'/>"
+               "<text x='336' y='339' font-size='12'>train</text>\n"
+               "<line x1='400' y1='335' x2='430' y2='335' stroke='#d62728' stroke-width='2' "
+               "stroke-dasharray='6,3'/><text x='436' y='339' font-size='12'>validation</text>\n"
+               "<line x1='530' y1='335' x2='560' y2='335' stroke='#999' "
+               "stroke-dasharray='2,3'/><text x='566' y='339' font-size='12'>best epoch "
+               "(restored)</text>\n</svg>\n");
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return err_set(e, "%s: write failed", path);
+    return 0;
+}
+
+int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_LABELS],
+                       struct err *e)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(e, "%s: cannot write: %s", path, strerror(errno));
+    double cell = 56, x0 = 110, y0 = 60, n = DSP_N_LABELS;
+    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
+               "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+            x0 + cell * n + 30, y0 + cell * n + 60);
+    fprintf(f, "<text x='%g' y='20' text-anchor='middle' font-size='14'>confusion matrix "
+               "(test set; rows true, columns predicted)</text>\n", x0 + cell * n / 2);
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        int64_t row = 0;
+        for (int j = 0; j < DSP_N_LABELS; j++) row += conf[k][j];
+        fprintf(f, "<text x='%g' y='%g' text-anchor='end' font-size='12'>%s</text>\n", x0 - 6,
+                y0 + cell * k + cell / 2 + 4, dsp_label_names[k]);
+        fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>%s</text>\n",
+                x0 + cell * k + cell / 2, y0 - 6, dsp_label_names[k]);
+        for (int j = 0; j < DSP_N_LABELS; j++) {
+            double frac = row ? (double)conf[k][j] / (double)row : 0;
+            int shade = (int)(255 - 200 * frac);
+            fprintf(f, "<rect x='%g' y='%g' width='%g' height='%g' fill='rgb(%d,%d,255)' "
+                       "stroke='#fff'/>\n", x0 + cell * j, y0 + cell * k, cell, cell, shade, shade);
+            fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='13' fill='%s'>%lld"
+                       "</text>\n", x0 + cell * j + cell / 2, y0 + cell * k + cell / 2 + 5,
+                    frac > 0.6 ? "white" : "black", (long long)conf[k][j]);
+        }
+    }
+    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>predicted</text>\n",
+            x0 + cell * n / 2, y0 + cell * n + 24);
+    fprintf(f, "</svg>\n");
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return err_set(e, "%s: write failed", path);
+    return 0;
+}
+
+int dist_report_write(const struct dist_report *r, struct err *e)
+{
+    char path[4400];
+    if (write_summary(r, e) || write_confusion_tsv(r, e) || write_markdown(r, e)) return -1;
+    snprintf(path, sizeof path, "%s/learning_curves.svg", r->run_dir);
+    if (dist_svg_curves(path, r->hist, r->epochs_run, r->best_epoch, e)) return -1;
+    snprintf(path, sizeof path, "%s/confusion.svg", r->run_dir);
+    return dist_svg_confusion(path, r->conf, e);
+}

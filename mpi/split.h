@@ -1,0 +1,34 @@
+/* split.h: train/validation/test split of a dataset and the per-epoch shuffle. Pure
+ * functions of (file list, seed): identical on every rank, no MPI.
+ *
+ * "random": stratified by (speaker, label). Each group (in dataset order, i.e. sorted by
+ *   path) is shuffled with a counter-based RNG keyed by (seed, group); its first
+ *   round(test_frac*n) items go to test, the next round(val_frac*n) to validation, the rest
+ *   to training. 70/15/15 by default.
+ * "speaker:NAME": every file of speaker NAME is the test set (speaker-independent
+ *   evaluation); the other speakers' files are split into training and validation, stratified
+ *   by (speaker, label), with val_frac / (1 - test_frac) of each group in validation.
+ */
+#ifndef SER_SPLIT_H
+#define SER_SPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum { DIST_TRAIN = 0, DIST_VAL = 1, DIST_TEST = 2 };
+
+/* assign[i] = DIST_TRAIN / DIST_VAL / DIST_TEST for the n items with the given speakers and
+ * labels. Returns 0, or -1 with e (unknown split kind or speaker, an empty subset). */
+int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how,
+               uint64_t seed, double val_frac, double test_frac, int *assign, struct err *e);
+
+/* Hash of the file list and its assignment (stored in checkpoints to refuse resuming a run
+ * on different data). */
+uint64_t dist_split_hash(size_t n, char *const *path, const int *assign);
+
+/* perm[0..n) = a permutation of idx[0..n), Fisher-Yates keyed by (seed, epoch). */
+void dist_shuffle(const size_t *idx, size_t n, uint64_t seed, uint64_t epoch, size_t *perm);
+
+#endif

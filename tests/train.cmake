@@ -1,0 +1,11 @@
+# `ser train` end to end on the generated 10-word corpus: run directory, export, predict and
+# PyTorch agreement, data parallelism for np = 1..4, error exits.
+add_test(NAME train_end_to_end
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_train.sh ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/train)
+set_tests_properties(train_end_to_end PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 600)
+
+add_executable(test_callbacks ${CMAKE_CURRENT_SOURCE_DIR}/test_callbacks.c)
+target_link_libraries(test_callbacks PRIVATE ser_dist)
+add_test(NAME train_callbacks COMMAND test_callbacks)
