@@ -1,0 +1,51 @@
+/* features.h: one audio file -> its MFCC matrix, exactly as librosa 0.10's
+ *   y, _ = librosa.load(path, sr=22050, offset=0.5, duration=3.0)
+ *   librosa.feature.mfcc(y=np.pad(y, (0, 66150 - len(y))), sr=22050, n_mfcc=40)
+ * (see ../shared/mfcc.md). This is the loader (audio.h) followed by the MFCC (mfcc.h), with
+ * every buffer owned by one context that is created once and reused for every file, so the
+ * per-file path never allocates in steady state. A context is not thread-safe: use one per
+ * thread / rank.
+ */
+#ifndef SER_DSP_FEATURES_H
+#define SER_DSP_FEATURES_H
+
+#include <stddef.h>
+
+#include "audio.h"
+#include "err.h"
+#include "mfcc.h"
+
+struct dsp_features_params {
+    struct dsp_load_params load; /* offset 0.5 s, duration 3.0 s, 22050 Hz */
+    struct dsp_mfcc_params mfcc; /* librosa defaults, 40 coefficients */
+};
+
+/* Fills the librosa defaults above (mfcc.sample_rate equals load.sample_rate). */
+void dsp_features_default_params(struct dsp_features_params *p);
+
+struct dsp_features; /* owns the loader (buffers, resampler) and the MFCC context */
+
+/* Creates a context. p->mfcc.sample_rate must equal p->load.sample_rate. Returns 0, or -1
+ * with e filled (invalid parameters, out of memory). Free with dsp_features_free. */
+int dsp_features_create(struct dsp_features **f, const struct dsp_features_params *p,
+                        struct err *e);
+
+size_t dsp_features_n_mfcc(const struct dsp_features *f); /* 40 */
+size_t dsp_features_frames(const struct dsp_features *f); /* 1 + floor(ceil(duration*sr)/hop) = 130 */
+
+/* Loads `path` (any format/rate/channel count libsndfile reads) and writes its MFCC matrix
+ * to out: [n_mfcc][frames] row-major (coefficient-major), float32. Returns 0, or -1 with e
+ * naming the file and the problem (unreadable, shorter than the offset, non-finite samples,
+ * ...); out is then unspecified. */
+int dsp_features_file(struct dsp_features *f, const char *path,
+                      float *out /* [n_mfcc][frames] */, struct err *e);
+
+/* The 22050 Hz signal of the last successful dsp_features_file call, zero-padded to the
+ * full duration: [*n] floats (66150); *n_loaded (may be NULL) = samples before padding.
+ * Valid until the next call on f. */
+const float *dsp_features_signal(const struct dsp_features *f, size_t *n, size_t *n_loaded);
+
+/* Accepts NULL. */
+void dsp_features_free(struct dsp_features *f);
+
+#endif
