@@ -14,6 +14,12 @@ static const struct command commands[] = {
     {"scan", cmd_scan, "list a corpus (per-speaker/label counts, skipped files; --csv manifest)"},
     {"features", cmd_features, "print the 40 x T MFCC matrix of one audio file (CSV or --npy)"},
     {"extract", cmd_extract, "extract the features of a corpus into one file (mpirun -np N)"},
+    {"train", cmd_train, "train the CNN-LSTM with data parallelism (mpirun -np N)"},
+    {"predict", cmd_predict, "predict the emotion of audio files with a trained model"},
+    {"export", cmd_export, "export a checkpoint's weights as .npz (PyTorch state_dict names)"},
+    {"info", cmd_info, "show what a checkpoint holds"},
+    {"summary", cmd_summary, "print the model's layers, output shapes and parameter counts"},
+    {"bench", cmd_bench, "measure training/inference throughput and the GEMM-bound limit"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

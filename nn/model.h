@@ -1,0 +1,115 @@
+/* model.h: a CNN-LSTM classifier described by a spec string, with all parameters and
+ * gradients in ONE contiguous float buffer each and a table of named views (llm.c's
+ * malloc_and_point_parameters design).
+ *
+ * Reference: the tensors are exactly those of the PyTorch module tests/torch_model.py builds
+ * from the same spec (state_dict names and shapes): convK.weight [out,in,k], convK.bias [out];
+ * lstmK.weight_ih_l0 [4H,in], lstmK.weight_hh_l0 [4H,H], lstmK.bias_ih_l0 [4H],
+ * lstmK.bias_hh_l0 [4H] (gate order i, f, g, o); fcK.weight [out,in], fcK.bias [out]; K counts
+ * layers of that kind from 1. Tensors lie in the flat buffers in layer order, each tensor
+ * row-major as in PyTorch, so the buffer equals torch.cat([p.flatten() for p in
+ * model.parameters()]).
+ *
+ * Spec tokens (whitespace separated; '#' starts a comment when read from a file):
+ *   conv1d:OUT:K[:PAD]  Conv1d(in, OUT, K, padding=PAD), PAD default K/2 ("same" for odd K)
+ *   relu                ReLU
+ *   maxpool:K           MaxPool1d(K) (stride K, floor)
+ *   lstm:H[:last|:mean] LSTM(in, H, batch_first=True) over x.permute(0,2,1); output the last
+ *                       hidden state (default) or the mean over time of the hidden states
+ *   dropout:P           inverted dropout, 0 <= P < 1; identity at inference
+ *   dense:N             Linear(in, N); needs a vector input (after lstm or flatten)
+ *   flatten             (B, C, T) -> (B, C*T) as torch.flatten(x, 1)
+ * The input of a sample is [C][T] (PyTorch Conv1d input (B, C, T)); the last layer must give
+ * a vector of n_classes logits, which softmax cross-entropy turns into probabilities.
+ *
+ * Memory: every activation buffer is sized for max_batch at create, plus one scratch
+ * workspace; train_step and forward never allocate. A model is not thread-safe (it holds
+ * the activations); use one per thread.
+ */
+#ifndef SER_NN_MODEL_H
+#define SER_NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define NN_DEFAULT_SPEC                                                                         \
+    "conv1d:64:5 relu maxpool:2 conv1d:128:5 relu maxpool:2 lstm:128 dropout:0.3 dense:64 " \
+    "relu dense:7"
+
+/* A view into the flat parameter (or gradient, or Adam moment) buffer. */
+struct nn_tensor {
+    const char *name; /* PyTorch state_dict name, e.g. "conv1.weight" */
+    int ndim;         /* 1..3 */
+    size_t shape[4];  /* PyTorch shape, unused dimensions 0 */
+    size_t offset;    /* first element in the flat buffer */
+    size_t size;      /* number of elements = product of shape */
+};
+
+struct nn_model;
+
+/* Parses spec (a spec string, or the path of an existing file that contains one) for inputs
+ * [in_channels][in_len] and n_classes outputs, and allocates parameters, gradients and
+ * activations for up to max_batch samples. Parameters are zero until nn_model_init.
+ * Returns 0, or -1 with e naming the offending token and the problem (and *m = NULL).
+ * Caller frees with nn_model_free. */
+int nn_model_create(struct nn_model **m, const char *spec, size_t in_channels, size_t in_len,
+                    size_t n_classes, size_t max_batch, struct err *e);
+void nn_model_free(struct nn_model *m); /* NULL is fine */
+
+const char *nn_model_spec(const struct nn_model *m); /* canonical spec string, owned by m */
+size_t nn_model_in_channels(const struct nn_model *m);
+size_t nn_model_in_len(const struct nn_model *m);
+size_t nn_model_n_classes(const struct nn_model *m);
+size_t nn_model_max_batch(const struct nn_model *m);
+
+size_t nn_model_nparams(const struct nn_model *m);
+float *nn_model_params(struct nn_model *m); /* [nparams], owned by m */
+float *nn_model_grads(struct nn_model *m);  /* [nparams], owned by m; zero it yourself */
+size_t nn_model_ntensors(const struct nn_model *m);
+const struct nn_tensor *nn_model_tensor(const struct nn_model *m, size_t i);
+/* The tensor called name, or NULL. */
+const struct nn_tensor *nn_model_find_tensor(const struct nn_model *m, const char *name);
+
+/* PyTorch's default initialisation of each module (conv/dense weight and bias
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in*k for conv; LSTM every tensor
+ * U(-1/sqrt(H), 1/sqrt(H))), drawn from a counter-based RNG keyed by (seed, tensor index,
+ * element): the same seed gives the same weights on every machine and rank. */
+void nn_model_init(struct nn_model *m, uint64_t seed);
+
+/* Keys of the dropout masks of one step. The mask of element j of dropout layer l (its
+ * index in the spec, from 0) for sample s is a pure function of (seed, epoch, sample_ids[s],
+ * l, j), so it does not depend on how a global batch is split into calls or ranks. */
+struct nn_step {
+    uint64_t seed, epoch;
+    const uint64_t *sample_ids; /* [B] global sample indices; NULL: 0..B-1 */
+    int train;                  /* 1: dropout active; 0: as inference (no dropout) */
+};
+
+/* Forward and backward of the SUM over the B <= max_batch samples of the cross-entropy
+ * loss. ADDS (+=) the gradient to nn_model_grads (the caller zeroes it). x [B][C][T],
+ * y [B] class indices in [0, n_classes). *loss_sum gets the loss sum; probs, if not NULL,
+ * [B][n_classes] softmax probabilities. Returns 0, or -1 if B is 0 or > max_batch or a label
+ * is out of range (nothing is changed then). */
+int nn_model_train_step(struct nn_model *m, const float *x, const int *y, size_t B,
+                        const struct nn_step *st, double *loss_sum, float *probs);
+
+/* Inference (no dropout) on B <= max_batch samples: probs [B][n_classes] (may be NULL);
+ * if y is not NULL, also *loss_sum (may be NULL otherwise). logits [B][n_classes] if not NULL.
+ * Returns 0 or -1 as train_step. */
+int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B,
+                     double *loss_sum, float *probs);
+int nn_model_forward_logits(struct nn_model *m, const float *x, size_t B, float *logits);
+
+/* Keras model.summary()-like table: layer (type), output shape, param #; total params. */
+void nn_model_summary(const struct nn_model *m, FILE *f);
+
+/* Multiply-add FLOPs (2 per multiply-add) per sample of the model's GEMMs, counted from the
+ * layer shapes: forward only, and forward+backward of a training step (the first layer
+ * computes no input gradient). */
+double nn_model_flops_forward(const struct nn_model *m);
+double nn_model_flops_train(const struct nn_model *m);
+
+#endif

@@ -1,0 +1,77 @@
+/* test_nn_gemm.c: nn_gemm (the OpenBLAS wrapper) against a naive triple loop in double, for
+ * all four transpose combinations, odd sizes, padded leading dimensions, alpha and beta.
+ * Tolerance: |got - ref| <= 1e-5 * (1 + sum_k |a||b|) per element. Exits 1 on any mismatch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gemm.h"
+#include "rng.h"
+
+static void fill(float *p, size_t n, uint64_t key)
+{
+    for (size_t i = 0; i < n; i++) p[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(key, i, 9, 9, 9)) - 1.0f;
+}
+
+static int check(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float beta)
+{
+    size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+    size_t na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
+    float *A = malloc((na + 1) * sizeof *A), *B = malloc((nb + 1) * sizeof *B);
+    float *C = malloc((nc + 1) * sizeof *C), *C0 = malloc((nc + 1) * sizeof *C0);
+    int bad = 0;
+    if (!A || !B || !C || !C0) {
+        fprintf(stderr, "out of memory\n");
+        bad = 1;
+        goto out;
+    }
+    fill(A, na, 1 + M);
+    fill(B, nb, 2 + N);
+    fill(C, nc, 3 + K);
+    for (size_t i = 0; i < nc; i++) C0[i] = C[i];
+    nn_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (size_t i = 0; i < M && !bad; i++)
+        for (size_t j = 0; j < ldc; j++) {
+            if (j >= N) { /* padding columns must be untouched */
+                if (C[i * ldc + j] != C0[i * ldc + j]) bad = 1;
+                continue;
+            }
+            double s = 0, mag = 0;
+            for (size_t k = 0; k < K; k++) {
+                double a = ta ? A[k * lda + i] : A[i * lda + k];
+                double b = tb ? B[j * ldb + k] : B[k * ldb + j];
+                s += a * b;
+                mag += fabs(a * b);
+            }
+            double ref = alpha * s + beta * (double)C0[i * ldc + j];
+            if (fabs(C[i * ldc + j] - ref) > 1e-5 * (1.0 + mag + fabs(C0[i * ldc + j]))) {
+                fprintf(stderr, "gemm ta=%d tb=%d M=%zu N=%zu K=%zu: C[%zu][%zu] = %.7g, expected %.7g\n",
+                        ta, tb, M, N, K, i, j, C[i * ldc + j], ref);
+                bad = 1;
+                break;
+            }
+        }
+out:
+    free(A);
+    free(B);
+    free(C);
+    free(C0);
+    return bad;
+}
+
+int main(void)
+{
+    static const size_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 13, 11}, {33, 65, 129}, {64, 7, 1}, {5, 130, 200}};
+    static const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {-0.5f, 0.25f}};
+    int fails = 0, n = 0;
+    nn_set_threads(1);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+                for (size_t k = 0; k < sizeof ab / sizeof ab[0]; k++) {
+                    fails += check(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[k][0], ab[k][1]);
+                    n++;
+                }
+    printf("nn_gemm: %d of %d cases failed\n", fails, n);
+    return fails ? 1 : 0;
+}

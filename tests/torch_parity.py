@@ -1,0 +1,133 @@
+"""torch_parity.py: nn/ against PyTorch on the same weights and batch.
+
+Runs tests/test_nn_dump (C) for several specs, loads its initial weights into
+torch_model.build_model(spec) with load_state_dict(strict=True), and compares, in float64
+and in float32:
+  logits, probabilities, summed cross-entropy loss, and every parameter gradient:
+    norm-wise relative error ||c - t|| / max(||t||, 1e-12) <= 1e-4 per tensor;
+  then (float32, the default model) 10 torch.optim.Adam steps (lr 1e-3) on the mean loss of the
+  same batch: every loss of the sequence within 1e-4 relative, the final weights within 1e-3
+  norm-wise relative per tensor (Adam normalises each step, so a parameter whose gradient is
+  ~0 may move differently by up to lr per step; the loss sequence is the tight check).
+Dropout layers use p = 0 (the masks of ser's counter-based RNG differ from torch's).
+Exit status 1 on any mismatch.
+usage: torch_parity.py --dump PATH/test_nn_dump --workdir DIR
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_model import build_model  # noqa: E402
+
+SPECS = [
+    ("conv1d:64:5 relu maxpool:2 conv1d:128:5 relu maxpool:2 lstm:128 dropout:0 dense:64 relu "
+     "dense:7", 10),
+    ("conv1d:16:4:1 relu maxpool:3 lstm:32:mean dense:7", 0),
+    ("conv1d:8:3:0 relu maxpool:4 dropout:0 flatten dense:16 relu dense:7", 0),
+]
+TOL = 1e-4
+failures = 0
+
+
+def rel(a, b):
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
+
+
+def check(what, err, tol):
+    global failures
+    ok = err <= tol
+    print(f"  {what:44s} rel err {err:.2e} (tol {tol:.0e}) {'ok' if ok else 'FAIL'}")
+    if not ok:
+        failures += 1
+
+
+def load(d, name, dtype=np.float32):
+    return np.fromfile(os.path.join(d, name), dtype=dtype)
+
+
+def state_dict(man, flat, dtype):
+    sd = {}
+    for t in man["tensors"]:
+        n = int(np.prod(t["shape"]))
+        sd[t["name"]] = torch.tensor(flat[t["offset"]:t["offset"] + n].reshape(t["shape"]), dtype=dtype)
+    return sd
+
+
+def run_spec(dump, workdir, index, spec, steps):
+    d = os.path.join(workdir, f"spec{index}")
+    os.makedirs(d, exist_ok=True)
+    subprocess.run([dump, d, spec, str(steps)], check=True)
+    with open(os.path.join(d, "manifest.json")) as f:
+        man = json.load(f)
+    print(f"spec: {man['spec']}")
+    B, C, T, K = man["B"], man["C"], man["T"], man["n_classes"]
+    params = load(d, "params.f32")
+    x = load(d, "x.f32").reshape(B, C, T)
+    y = torch.tensor(load(d, "y.i32", np.int32).astype(np.int64))
+    c_logits = load(d, "logits.f32").reshape(B, K)
+    c_probs = load(d, "probs.f32").reshape(B, K)
+    c_grads = load(d, "grads.f32")
+    for dtype in (torch.float64, torch.float32):
+        model = build_model(spec, C, K, T).to(dtype)
+        names = [n for n, _ in model.named_parameters()]
+        if names != [t["name"] for t in man["tensors"]]:
+            check(f"tensor names/order {names}", 1.0, 0.0)
+            return
+        model.load_state_dict(state_dict(man, params, dtype), strict=True)
+        model.train()
+        logits = model(torch.tensor(x, dtype=dtype))
+        loss = F.cross_entropy(logits, y, reduction="sum")
+        loss.backward()
+        tag = "f64" if dtype == torch.float64 else "f32"
+        check(f"[{tag}] logits", rel(c_logits, logits.detach()), TOL)
+        check(f"[{tag}] probs", rel(c_probs, torch.softmax(logits, 1).detach()), TOL)
+        check(f"[{tag}] loss {man['loss_sum']:.6f} vs {loss.item():.6f}",
+              rel([man["loss_sum"]], [loss.item()]), TOL)
+        for t, (n, p) in zip(man["tensors"], model.named_parameters()):
+            g = c_grads[t["offset"]:t["offset"] + p.numel()]
+            check(f"[{tag}] grad {n}", rel(g, p.grad.detach()), TOL)
+    if steps:
+        model = build_model(spec, C, K, T)
+        model.load_state_dict(state_dict(man, params, torch.float32), strict=True)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=man["adam_lr"])
+        xt = torch.tensor(x)
+        losses = []
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xt), y, reduction="mean")
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        worst = max(rel([a], [b]) for a, b in zip(man["adam_losses"], losses))
+        print(f"  adam losses C:     {' '.join(f'{v:.6f}' for v in man['adam_losses'])}")
+        print(f"  adam losses torch: {' '.join(f'{v:.6f}' for v in losses)}")
+        check(f"[f32] {steps} Adam steps: loss sequence (worst)", worst, TOL)
+        final = load(d, "final_params.f32")
+        for t, (n, p) in zip(man["tensors"], model.named_parameters()):
+            check(f"[f32] Adam final {n}", rel(final[t["offset"]:t["offset"] + p.numel()], p.detach()), 1e-3)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--workdir", required=True)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    for i, (spec, steps) in enumerate(SPECS):
+        run_spec(a.dump, a.workdir, i, spec, steps)
+    print(f"{failures} check(s) failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
