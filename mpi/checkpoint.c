@@ -66,6 +66,7 @@ int dist_ckpt_save(const struct dist_ckpt *c, const struct nn_model *m, const ch
         dsp_pack_add_i64(&p, "train.epoch", c->epoch, e) ||
         dsp_pack_add_i64(&p, "train.batch", c->batch, e) ||
         dsp_pack_add_i64(&p, "train.seed", c->seed, e) ||
+        dsp_pack_add_i64(&p, "train.done", c->done, e) ||
         dsp_pack_add_f64(&p, "train.epoch_loss_sum", c->epoch_loss_sum, e) ||
         dsp_pack_add_f64(&p, "train.epoch_correct", c->epoch_correct, e) ||
         dsp_pack_add_f64(&p, "train.epoch_seen", c->epoch_seen, e) ||
@@ -161,12 +162,34 @@ static int get_bool(const struct dsp_pack *p, const char *what, const char *name
     return 0;
 }
 
+static int from_pack(struct dist_ckpt *c, const struct dsp_pack *pk, const char *path,
+                     struct err *e);
+
 int dist_ckpt_load(struct dist_ckpt *c, const char *path, struct err *e)
 {
     struct dsp_pack p = {0};
+    int rc = dsp_pack_read(&p, path, DIST_CKPT_KIND, e);
+    if (rc == 0) rc = from_pack(c, &p, path, e);
+    dsp_pack_free(&p);
+    return rc;
+}
+
+int dist_ckpt_decode(struct dist_ckpt *c, const unsigned char *buf, size_t len, const char *what,
+                     struct err *e)
+{
+    struct dsp_pack p = {0};
+    int rc = dsp_pack_decode(&p, buf, len, DIST_CKPT_KIND, what, e);
+    if (rc == 0) rc = from_pack(c, &p, what, e);
+    dsp_pack_free(&p);
+    return rc;
+}
+
+static int from_pack(struct dist_ckpt *c, const struct dsp_pack *pk, const char *path,
+                     struct err *e)
+{
+    const struct dsp_pack p = *pk;
     struct nn_model *m = NULL;
     int rc = -1;
-    if (dsp_pack_read(&p, path, DIST_CKPT_KIND, e)) goto out;
     if (dsp_pack_get_str(&p, path, "ser_version", &c->version, e) ||
         dsp_pack_get_str(&p, path, "spec", &c->spec, e) ||
         get_size(&p, path, "in_channels", 4096, &c->in_channels, e) ||
@@ -220,6 +243,7 @@ int dist_ckpt_load(struct dist_ckpt *c, const char *path, struct err *e)
         dsp_pack_get_i64(&p, path, "train.epoch", &c->epoch, e) ||
         dsp_pack_get_i64(&p, path, "train.batch", &c->batch, e) ||
         dsp_pack_get_i64(&p, path, "train.seed", &c->seed, e) ||
+        get_bool(&p, path, "train.done", &c->done, e) ||
         dsp_pack_get_f64(&p, path, "train.epoch_loss_sum", &c->epoch_loss_sum, e) ||
         dsp_pack_get_f64(&p, path, "train.epoch_correct", &c->epoch_correct, e) ||
         dsp_pack_get_f64(&p, path, "train.epoch_seen", &c->epoch_seen, e) ||
@@ -277,7 +301,6 @@ bad_classes:
     err_set(e, "%s: %zu classes, this ser knows %d labels", path, c->n_classes, DSP_N_LABELS);
 out:
     nn_model_free(m);
-    dsp_pack_free(&p);
     return rc;
 }
 

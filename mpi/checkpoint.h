@@ -48,6 +48,7 @@ struct dist_ckpt {
     int64_t epoch;        /* epochs completed */
     int64_t batch;        /* batches completed in epoch `epoch` (0 at a boundary) */
     int64_t seed;
+    int done;             /* training stopped early (it never resumes past that) */
     char *split;          /* "random" or "speaker:NAME" */
     uint64_t split_hash;  /* of the file list and its split assignment */
     char *config;         /* the run's configuration, "key = value" lines */
@@ -64,6 +65,9 @@ int dist_ckpt_save(const struct dist_ckpt *c, const struct nn_model *m, const ch
                    struct err *e);
 /* Reads and validates; c must be zeroed; free with dist_ckpt_free (also after failure). */
 int dist_ckpt_load(struct dist_ckpt *c, const char *path, struct err *e);
+/* The same from the file's bytes; `what` names the source in messages. */
+int dist_ckpt_decode(struct dist_ckpt *c, const unsigned char *buf, size_t len, const char *what,
+                     struct err *e);
 void dist_ckpt_free(struct dist_ckpt *c);
 
 /* Creates the model of a loaded checkpoint with its weights, for up to max_batch samples. */

@@ -81,15 +81,21 @@ static char *trim(char *s)
     return s;
 }
 
-int cli_config(const char *path, const struct cli_opt *opts, int nopts, cli_apply_fn apply,
-               void *ctx, struct err *e)
+/* Applies "key = value" lines from `text`; `what` names the source in messages. */
+int cli_config_text(const char *text, const char *what, const struct cli_opt *opts, int nopts,
+                    cli_apply_fn apply, void *ctx, struct err *e)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return err_set(e, "%s: cannot open config: %s", path, strerror(errno));
     char line[4096];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
+    int lineno = 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
         lineno++;
+        if (len >= sizeof line) return err_set(e, "%s:%d: line too long", what, lineno);
+        memcpy(line, p, len);
+        line[len] = 0;
+        p += len + (nl != NULL);
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;
         char *s = trim(line);
@@ -104,24 +110,50 @@ int cli_config(const char *path, const struct cli_opt *opts, int nopts, cli_appl
         int idx = -1;
         for (int i = 0; i < nopts; i++)
             if (strcmp(opts[i].name, key) == 0) idx = i;
-        if (idx < 0 || strcmp(key, "config") == 0) {
-            rc = err_set(e, "%s:%d: unknown key '%s'", path, lineno, key);
-            break;
-        }
-        if (opts[idx].metavar && (!val || !*val)) {
-            rc = err_set(e, "%s:%d: key '%s' needs a value", path, lineno, key);
-            break;
-        }
+        if (idx < 0 || strcmp(key, "config") == 0)
+            return err_set(e, "%s:%d: unknown key '%s'", what, lineno, key);
+        if (opts[idx].metavar && (!val || !*val))
+            return err_set(e, "%s:%d: key '%s' needs a value", what, lineno, key);
         if (!opts[idx].metavar && val && *val && strcmp(val, "true") != 0 &&
             strcmp(val, "1") != 0) {
-            rc = err_set(e, "%s:%d: flag '%s' takes no value (or 'true')", path, lineno, key);
-            break;
+            if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0) continue;
+            return err_set(e, "%s:%d: flag '%s' takes true or false", what, lineno, key);
         }
         struct err sub = {{0}};
         if (apply(ctx, idx, opts[idx].metavar ? val : NULL, &sub) != 0)
-            rc = err_set(e, "%s:%d: %s", path, lineno, sub.msg);
+            return err_set(e, "%s:%d: %s", what, lineno, sub.msg);
+    }
+    return 0;
+}
+
+int cli_config(const char *path, const struct cli_opt *opts, int nopts, cli_apply_fn apply,
+               void *ctx, struct err *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return err_set(e, "%s: cannot open config: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char buf[4096];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = 2 * (len + got + 1);
+            char *t = realloc(text, cap);
+            if (!t) {
+                free(text);
+                fclose(f);
+                return err_set(e, "%s: out of memory", path);
+            }
+            text = t;
+        }
+        memcpy(text + len, buf, got);
+        len += got;
     }
     fclose(f);
+    if (!text) return 0;
+    text[len] = 0;
+    int rc = cli_config_text(text, path, opts, nopts, apply, ctx, e);
+    free(text);
     return rc;
 }
 

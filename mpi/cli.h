@@ -40,6 +40,10 @@ void cli_help(FILE *f, const char *usage, const char *summary, const struct cli_
 int cli_config(const char *path, const struct cli_opt *opts, int nopts, cli_apply_fn apply,
                void *ctx, struct err *e);
 
+/* The same from a string (e.g. the configuration stored in a checkpoint); `what` names it. */
+int cli_config_text(const char *text, const char *what, const struct cli_opt *opts, int nopts,
+                    cli_apply_fn apply, void *ctx, struct err *e);
+
 /* Strict number parsing for option values: the whole string must be a number in range. */
 int cli_long(const char *opt, const char *arg, long lo, long hi, long *out, struct err *e);
 int cli_double(const char *opt, const char *arg, double lo, double hi, double *out,

@@ -9,3 +9,14 @@ set_tests_properties(train_end_to_end PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
 add_executable(test_callbacks ${CMAKE_CURRENT_SOURCE_DIR}/test_callbacks.c)
 target_link_libraries(test_callbacks PRIVATE ser_dist)
 add_test(NAME train_callbacks COMMAND test_callbacks)
+
+add_executable(test_ckpt ${CMAKE_CURRENT_SOURCE_DIR}/test_ckpt.c)
+target_link_libraries(test_ckpt PRIVATE ser_dist)
+add_test(NAME ckpt_roundtrip_and_damage COMMAND test_ckpt ${CMAKE_CURRENT_BINARY_DIR})
+
+# Checkpoints, exact resume, determinism across rank counts, signals and failures (issue 4).
+add_test(NAME train_resume_determinism_signals
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_resume.sh ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/resume)
+set_tests_properties(train_resume_determinism_signals PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 900 RUN_SERIAL TRUE)

@@ -1,0 +1,150 @@
+/* test_ckpt.c: checkpoint files (mpi/checkpoint.h): every field survives a save/load round
+ * trip; a byte flipped anywhere (a sample of positions over the whole file) or any
+ * truncation is refused with a message, never a crash; a model-only checkpoint loads too. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+
+static int failures;
+#define CHECK(c, ...)                                                                              \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "FAIL line %d: ", __LINE__);                                           \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    if (fread(b, 1, *n, f) != *n) *n = 0;
+    fclose(f);
+    return b;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : ".";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/test_ckpt.ckpt", dir);
+    struct err e = {{0}};
+    struct nn_model *m = NULL;
+    const char *spec = "conv1d:8:3 relu maxpool:2 lstm:6 dropout:0.1 dense:7";
+    if (nn_model_create(&m, spec, 40, 20, 7, 4, &e)) {
+        fprintf(stderr, "model: %s\n", e.msg);
+        return 1;
+    }
+    nn_model_init(m, 7);
+    size_t np = nn_model_nparams(m);
+    float *best = malloc(np * 4), *am = malloc(np * 4), *av = malloc(np * 4);
+    for (size_t i = 0; i < np; i++) best[i] = (float)i * 1e-3f, am[i] = -(float)i, av[i] = (float)i * 2;
+    float mean[40], sd[40];
+    for (int i = 0; i < 40; i++) mean[i] = (float)i - 20, sd[i] = 1.0f + (float)i;
+    double hist[3 * DIST_H_COLS];
+    for (int i = 0; i < 3 * DIST_H_COLS; i++) hist[i] = i * 0.25;
+    struct dist_ckpt c = {0};
+    c.version = "test";
+    c.spec = (char *)nn_model_spec(m);
+    c.in_channels = 40;
+    c.in_len = 20;
+    c.n_classes = 7;
+    dsp_features_default_params(&c.params);
+    c.mean = mean;
+    c.std = sd;
+    c.nparams = np;
+    c.weights = nn_model_params(m);
+    c.best = best;
+    c.adam_m = am;
+    c.adam_v = av;
+    c.adam_t = 123;
+    c.lr = 2.5e-4;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    c.weight_decay = 0.01;
+    c.epoch = 3;
+    c.batch = 17;
+    c.seed = 99;
+    c.done = 1;
+    c.split = "speaker:YAF";
+    c.split_hash = 0xfedcba9876543210ULL;
+    c.config = "epochs = 5\n";
+    dist_stopper_init(&c.stopper, 1, 0.01, 4);
+    c.stopper.best = 0.75, c.stopper.best_epoch = 2, c.stopper.wait = 1;
+    dist_plateau_init(&c.plateau, 1, 0.5, 3, 1e-4, 2, 1e-6);
+    c.plateau.wait = 2, c.plateau.cooldown_left = 1, c.plateau.best = 0.7;
+    c.n_hist = 3;
+    c.hist = hist;
+    c.epoch_loss_sum = 123456789.0, c.epoch_correct = 42, c.epoch_seen = 68, c.epoch_seconds = 1.5;
+    CHECK(dist_ckpt_save(&c, m, path, &e) == 0, "save: %s", e.msg);
+
+    struct dist_ckpt d = {0};
+    CHECK(dist_ckpt_load(&d, path, &e) == 0, "load: %s", e.msg);
+    CHECK(strcmp(d.version, "test") == 0 && strcmp(d.spec, c.spec) == 0, "strings");
+    CHECK(d.in_channels == 40 && d.in_len == 20 && d.n_classes == 7 && d.nparams == np, "sizes");
+    CHECK(memcmp(d.weights, c.weights, np * 4) == 0, "weights");
+    CHECK(d.best && memcmp(d.best, best, np * 4) == 0, "best weights");
+    CHECK(d.adam_m && memcmp(d.adam_m, am, np * 4) == 0 && memcmp(d.adam_v, av, np * 4) == 0,
+          "adam moments");
+    CHECK(memcmp(d.mean, mean, sizeof mean) == 0 && memcmp(d.std, sd, sizeof sd) == 0, "norm");
+    CHECK(d.adam_t == 123 && d.lr == 2.5e-4 && d.weight_decay == 0.01 && d.eps == 1e-8, "adam");
+    CHECK(d.epoch == 3 && d.batch == 17 && d.seed == 99 && d.done == 1, "position");
+    CHECK(strcmp(d.split, "speaker:YAF") == 0 && d.split_hash == c.split_hash, "split");
+    CHECK(strcmp(d.config, "epochs = 5\n") == 0, "config");
+    CHECK(memcmp(&d.stopper, &c.stopper, sizeof c.stopper) == 0, "early stopping state");
+    CHECK(memcmp(&d.plateau, &c.plateau, sizeof c.plateau) == 0, "plateau state");
+    CHECK(d.n_hist == 3 && memcmp(d.hist, hist, sizeof hist) == 0, "history");
+    CHECK(d.epoch_loss_sum == c.epoch_loss_sum && d.epoch_correct == 42 && d.epoch_seen == 68 &&
+              d.epoch_seconds == 1.5, "epoch sums");
+    CHECK(d.params.mfcc.n_mfcc == 40 && d.params.load.sample_rate == 22050, "feature params");
+    dist_ckpt_free(&d);
+
+    /* Damage: flips over the whole file (every 97th byte and the last 64), truncations. */
+    size_t n = 0;
+    unsigned char *buf = slurp(path, &n), *bad = malloc(n);
+    int refused = 0, tried = 0;
+    for (size_t i = 0; i < n; i += (i + 64 < n ? 97 : 1)) {
+        memcpy(bad, buf, n);
+        bad[i] ^= 0x5a;
+        struct dist_ckpt x = {0};
+        struct err xe = {{0}};
+        int rc = dist_ckpt_decode(&x, bad, n, "damaged", &xe);
+        tried++;
+        if (rc != 0 && xe.msg[0]) refused++;
+        else fprintf(stderr, "byte %zu flipped: accepted\n", i);
+        dist_ckpt_free(&x);
+    }
+    CHECK(refused == tried, "%d of %d damaged files refused", refused, tried);
+    for (size_t len = 0; len < n; len += 1 + len / 3) {
+        struct dist_ckpt x = {0};
+        struct err xe = {{0}};
+        CHECK(dist_ckpt_decode(&x, buf, len, "truncated", &xe) != 0 && xe.msg[0],
+              "truncated to %zu bytes accepted", len);
+        dist_ckpt_free(&x);
+    }
+    struct dist_ckpt x = {0};
+    CHECK(dist_ckpt_load(&x, "/nonexistent/x.ckpt", &e) != 0 && strstr(e.msg, "nonexistent"),
+          "missing file: %s", e.msg);
+    dist_ckpt_free(&x);
+
+    /* Model only (what best.ckpt holds). */
+    c.best = NULL, c.adam_m = NULL, c.adam_v = NULL;
+    CHECK(dist_ckpt_save(&c, m, path, &e) == 0, "save model-only: %s", e.msg);
+    CHECK(dist_ckpt_load(&d, path, &e) == 0 && !d.best && !d.adam_m, "model-only load: %s", e.msg);
+    dist_ckpt_free(&d);
+    remove(path);
+    free(buf), free(bad), free(best), free(am), free(av);
+    nn_model_free(m);
+    if (!failures) printf("test_ckpt: all checks passed (%d damaged variants refused)\n", tried);
+    return failures != 0;
+}
