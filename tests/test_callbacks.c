@@ -5,16 +5,7 @@
 
 #include "callbacks.h"
 
-static int failures;
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "FAIL line %d: ", __LINE__);                                           \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Runs a sequence; returns the epoch at which training stops (-1: never). */
 static int run_stopper(struct dist_stopper *s, const double *v, int n, int *best_flags)

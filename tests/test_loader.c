@@ -18,18 +18,9 @@
 #include "audio.h"
 #include "mfcc.h"
 
-static int failures;
 static char dir[256];
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            failures++;                                                                    \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                           \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fputc('\n', stderr);                                                           \
-        }                                                                                  \
-    } while (0)
+#include "check.h"
 
 enum { NOUT = 66150 };
 static const double PI = 3.14159265358979323846;
