@@ -26,8 +26,8 @@ same_metrics() {
   diff <(cut -f1-6 "$1/metrics.tsv") <(cut -f1-6 "$2/metrics.tsv") >/dev/null \
     || fail "$3: metrics differ: $(diff <(cut -f1-6 "$1/metrics.tsv") <(cut -f1-6 "$2/metrics.tsv"))"
 }
-rank_pid() {  # pid of MPI rank $1 of a running `ser train`
-  for p in $(pgrep -f "ser train"); do
+rank_pid() {  # pid of MPI rank $1 of the running `ser train` whose command line mentions $2
+  for p in $(pgrep -f "ser train.*$2"); do
     tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && { echo $p; return; }
   done
 }
@@ -67,7 +67,7 @@ echo "B: deterministic mode is bit-identical for np = 1..4 and across a resume 2
 train 2 --epochs 40 --out "$work/sig" > "$work/sig.log" 2>&1 &
 job=$!
 for _ in $(seq 100); do sleep 0.1; [[ -f "$work/sig/last.ckpt" ]] && break; done
-pid=$(rank_pid 1); [[ -n "$pid" ]] || fail "no rank 1 found"
+pid=$(rank_pid 1 "$work/sig"); [[ -n "$pid" ]] || fail "no rank 1 found"
 kill -USR1 "$pid"
 wait $job; rc=$?
 [[ $rc == 75 ]] || fail "SIGUSR1: exit $rc, expected 75; $(tail -3 "$work/sig.log")"
@@ -83,7 +83,7 @@ echo "C: SIGUSR1 -> checkpoint, exit 75, exact resume"
 train 2 --epochs 40 --out "$work/k9" > "$work/k9.log" 2>&1 &
 job=$!
 for _ in $(seq 100); do sleep 0.1; [[ -f "$work/k9/last.ckpt" ]] && break; done
-pid=$(rank_pid 1); [[ -n "$pid" ]] || fail "no rank 1 found"
+pid=$(rank_pid 1 "$work/k9"); [[ -n "$pid" ]] || fail "no rank 1 found"
 kill -9 "$pid"
 t0=$(date +%s)
 wait $job; rc=$?
