@@ -4,10 +4,9 @@
 # resume, weights equal an uninterrupted run's), sweep (job array + jobs/sweep-table.py).
 # Skipped (exit 77) only when the SLURM/munge packages are not installed or not root.
 # RUN_SERIAL: SLURM's ports 6817/6818 allow one cluster per machine.
-# Open MPI/PMIx allocations (many in unloaded plugins) are reported by LeakSanitizer at exit in
-# SER_SANITIZE builds: leak detection is off for these MPI runs (as in exact.cmake); the jobs
-# inherit the variable through sbatch. ASan's other checks and UBSan stay on.
-set(SER_SLURM_ENV ${SER_MPI_ENV} ASAN_OPTIONS=detect_leaks=0)
+# SER_MPI_ENV turns leak detection off for MPI runs in sanitizer builds (tests/CMakeLists.txt);
+# the jobs inherit it through sbatch.
+set(SER_SLURM_ENV ${SER_MPI_ENV})
 foreach(part submit preempt sweep)
   add_test(NAME slurm_${part}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_slurm.sh ${part} ${SER_BIN}
