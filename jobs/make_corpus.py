@@ -6,8 +6,12 @@
 # (including its uneven capitalisation).  Speech comes from espeak-ng (SSML prosody per
 # emotion, female variants en-us+f1 / en-us+f5), effects and resampling from sox, and
 # recording noise / gain / 16-bit quantisation from this script.  The emotion -> prosody
-# table and the kinds of variation follow /work/shared/corpus.md; the reference for the
-# output format is the real TESS layout (checked by tests/corpus.cmake with soxi).
+# table and the kinds of variation follow /work/shared/corpus.md; on top of it each emotion
+# gives the target word a characteristic temporal shape (word rate, zero-mean pitch contour
+# and amplitude envelope: table SHAPE), so that a sequence model finds it about as easy as
+# the real TESS while a time-averaged (mean-MFCC) classifier does not (results/corpus.md).
+# The reference for the output format is the real TESS layout (checked by tests/corpus.cmake
+# with soxi).
 #
 # Determinism: every random choice for a file comes from random.Random keyed by the
 # string "seed/speaker/word/emotion" (str seeds are hashed with SHA-512, independent of
@@ -30,10 +34,10 @@ import sys
 import time
 import wave
 
-VERSION = 1
+VERSION = 2
 OUT_RATE = 24414          # TESS sample rate
 ESPEAK_RATE = 22050       # espeak-ng's native output rate
-DEFAULT_JITTER = 0.6      # chosen by measurement, see results/corpus.md
+DEFAULT_JITTER = 0.7      # chosen by measurement, see results/corpus.md
 MANIFEST = ".make_corpus.json"
 
 # The NU-6 word list in the order TESS uses (200 words).
@@ -78,16 +82,49 @@ EMO = {
     "angry": dict(pitch=12, range=60, rate=18, volume=60, pause=30, end="!", emph=True,
                   overdrive=10.0, treble=4.0),
     "disgust": dict(pitch=-12, range=25, rate=-20, volume=-5, pause=180, end=".", emph=True,
-                    treble=-3.0, bend=-250.0, lowpass=4500.0),
+                    treble=-3.0, lowpass=4500.0),
     "fear": dict(pitch=28, range=-20, rate=22, volume=-10, pause=90, end=".", emph=False,
                  vibrato=(7.0, 3.5), tremolo=(8.0, 35.0)),
     "happy": dict(pitch=20, range=80, rate=8, volume=30, pause=50, end="!", emph=True,
                   treble=3.0),
-    "ps": dict(pitch=25, range=110, rate=-5, volume=25, pause=140, end="?", emph=True,
-               bend=350.0),
+    "ps": dict(pitch=25, range=110, rate=-5, volume=25, pause=140, end="?", emph=True),
     "sad": dict(pitch=-15, range=-60, rate=-24, volume=-45, pause=220, end=".", emph=False,
                 treble=-4.0, lowpass=3200.0, reverb=50.0),
 }
+
+# Temporal shape of the target word, per emotion (what a sequence model over the MFCC
+# frames sees but a time-averaged spectrum hardly does): the word's speaking rate relative
+# to the carrier phrase (percent), a pitch contour on the word as sox bend segments
+# (gap before the segment, its length, both as fractions of the word; cents), and an
+# amplitude envelope over the word (breakpoints: fraction of the word, dB).
+SHAPE = {
+    "neutral": dict(wrate=100, contour=[(0.2, 0.8, -80)], env=[(0.0, 0.0), (1.0, -3.0)]),
+    "angry": dict(wrate=135, contour=[(0.0, 0.15, 150), (0.45, 0.4, -450)],
+                  env=[(0.0, 5.0), (0.15, 2.0), (1.0, -6.0)]),
+    "disgust": dict(wrate=70, contour=[(0.0, 0.5, -400), (0.0, 0.5, 150)],
+                    env=[(0.0, -3.0), (0.5, 1.0), (1.0, -2.0)]),
+    "fear": dict(wrate=125, contour=[], env=[(0.0, 0.0), (1.0, 0.0)]),
+    "happy": dict(wrate=85, contour=[(0.0, 0.4, 450), (0.0, 0.6, -650)],
+                  env=[(0.0, -4.0), (0.4, 3.0), (1.0, -2.0)]),
+    "ps": dict(wrate=80, contour=[(0.15, 0.85, 700)], env=[(0.0, -3.0), (1.0, 3.0)]),
+    "sad": dict(wrate=70, contour=[(0.0, 1.0, -450)], env=[(0.0, 0.0), (1.0, -9.0)]),
+}
+
+def contour_mean(contour):
+    """Average pitch offset (cents) over the word of a SHAPE contour (linear ramps)."""
+    u, level, acc = 0.0, 0.0, 0.0
+    for gap, dur, cents in contour:
+        acc += level * gap                      # flat before the ramp
+        acc += (level + cents / 2.0) * dur      # the ramp
+        u += gap + dur
+        level += cents
+    return acc + level * max(0.0, 1.0 - u)
+
+
+def env_mean(env):
+    """Average dB of a piecewise-linear SHAPE envelope over the word."""
+    return sum((u1 - u0) * (d0 + d1) / 2.0 for (u0, d0), (u1, d1) in zip(env, env[1:]))
+
 
 MIN_DUR, MAX_DUR = 1.25, 2.98   # target clip length (s), as the real TESS
 
@@ -134,6 +171,9 @@ def draw_params(seed, spk, word, emo, jitter):
     p["lead"] = rng.uniform(0.08, 0.45)
     p["tail"] = rng.uniform(0.08, 0.45)
     p["noise_seed"] = rng.getrandbits(64)
+    # strength of the temporal shape (word rate, contour, envelope): deliberately less
+    # variable than the static cues
+    p["I_t"] = clip(rng.gauss(1.0, 0.25 * j), max(0.3, 1.0 - 0.6 * j), 1.0 + 0.4 * j)
     return p
 
 
@@ -147,7 +187,10 @@ def ssml(spk, word, emo, p, carrier_only=False):
     rate = clip(rate, 45.0, 250.0)
     rng_ = clip(p["range"], -90.0, 300.0)
     vol = clip(p["volume"], -80.0, 150.0)
-    w = f"<emphasis>{word}</emphasis>" if e["emph"] else word
+    wrate = 100.0 * (SHAPE[emo]["wrate"] / 100.0) ** p["I_t"]
+    w = f'<prosody rate="{wrate:.1f}%">{word}</prosody>'
+    if e["emph"]:
+        w = f"<emphasis>{w}</emphasis>"
     body = f'Say the word <break time="{p["pause"]:.0f}ms"/>'
     if not carrier_only:
         body += w + e["end"]
@@ -225,12 +268,13 @@ def make_one(task):
     speech = full[i0:i1]
     speech_dur = len(speech) / ESPEAK_RATE
 
-    # where the word starts (for the pitch bend): end of the carrier phrase + pause
-    word_onset = None
-    if "bend" in e:
-        carrier = espeak(v["voice"], ssml(spk, word, emo, p, carrier_only=True), what)
-        c0, c1 = speech_bounds(carrier)
-        word_onset = clip((c1 - i0) / ESPEAK_RATE + p["pause"] / 1000.0, 0.1, speech_dur - 0.15)
+    # where the word starts (for its contour and envelope): end of the carrier phrase + pause
+    carrier = espeak(v["voice"], ssml(spk, word, emo, p, carrier_only=True), what)
+    c0, c1 = speech_bounds(carrier)
+    word_onset = clip((c1 - i0) / ESPEAK_RATE + p["pause"] / 1000.0, 0.1, speech_dur - 0.15)
+    word_dur = speech_dur - word_onset
+    It = p["I_t"]
+    sh = SHAPE[emo]
 
     # silence at each end, keeping the clip length within TESS's range
     lead, tail = p["lead"], p["tail"]
@@ -245,9 +289,15 @@ def make_one(task):
     fx = ["gain", "-12"]                       # headroom for the effects
     if "overdrive" in e:
         fx += ["overdrive", f"{e['overdrive'] * If:.2f}", "20"]
-    if "bend" in e:
-        bend_dur = max(0.05, speech_dur - word_onset - 0.01)
-        fx += ["bend", f"{word_onset:.4f},{e['bend'] * I:.1f},{bend_dur:.4f}"]
+    if sh["contour"]:
+        # shift the word first so that the contour's average over the word is 0 cents:
+        # the shape, not the average pitch, carries the emotion
+        pre = min(0.03, word_onset * 0.5)
+        segs = [f"{word_onset - pre:.4f},{-contour_mean(sh['contour']) * It:.1f},{pre:.4f}"]
+        for k, (gap, dur, cents) in enumerate(sh["contour"]):
+            segs.append(f"{gap * word_dur:.4f},{cents * It:.1f},"
+                        f"{max(0.02, dur * word_dur - 0.005):.4f}")
+        fx += ["bend"] + segs
     if "vibrato" in e:
         # triangular pitch modulation built from bend segments
         rate_hz, pct = e["vibrato"]
@@ -304,6 +354,22 @@ def make_one(task):
         nf = OUT_RATE // 50
         for k in range(nf):
             y[n - nf + k] *= (nf - k) / nf
+
+    # amplitude envelope over the word
+    w0 = int((lead + word_onset) * OUT_RATE)
+    w1 = min(n, int((lead + speech_dur) * OUT_RATE))
+    env = sh["env"]
+    emean = env_mean(env)
+    env = [(u, d - emean) for u, d in env]
+    if w1 > w0 + 1:
+        span = w1 - w0
+        for k in range(len(env) - 1):
+            (u0, d0), (u1, d1) = env[k], env[k + 1]
+            s0, s1 = w0 + int(u0 * span), w0 + int(u1 * span)
+            g0, g1 = 10 ** (d0 * It / 20.0), 10 ** (d1 * It / 20.0)
+            m = max(1, s1 - s0)
+            for i in range(s0, s1):
+                y[i] *= g0 + (g1 - g0) * (i - s0) / m
 
     # recording: gain, noise at the drawn SNR (relative to the speech part), 16 bits
     a0 = int(lead * OUT_RATE)
