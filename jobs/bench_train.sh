@@ -18,7 +18,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SER=${SER:-$ROOT/build/mpi/ser}
-DATA=${DATA:-/tmp/corpus-work/full06}
+DATA=${DATA:-$ROOT/data/tess-standin}
 FEATURES=${FEATURES:-${DATA%/}.features.serf}
 RANKS=${RANKS:-2}
 RUNS=${RUNS:-3}
@@ -62,10 +62,10 @@ for i in $(seq "$RUNS"); do
     for m in default tuned; do
         envs=""
         [ "$m" = tuned ] && envs=$TUNED
-        env $envs "$PY" "$ROOT/jobs/bench_torch.py" --mode single --threads 1 --repeat "$REPEAT" \
+        timeout 300 env $envs "$PY" "$ROOT/jobs/bench_torch.py" --mode single --threads 1 --repeat "$REPEAT" \
             >>"$OUT" || fail "bench_torch.py single failed"
-        env $envs "$PY" "$ROOT/jobs/bench_torch.py" --mode ddp --procs "$RANKS" --threads 1 \
-            --repeat "$REPEAT" >>"$OUT" || fail "bench_torch.py ddp failed"
+        timeout 300 env $envs "$PY" "$ROOT/jobs/bench_torch.py" --mode ddp --procs "$RANKS" --threads 1 \
+            --repeat "$REPEAT" >>"$OUT" || fail "bench_torch.py ddp failed or hung (300 s)"
     done
 done
 echo "load after: $(uptime)" | tee -a "$WORK/load.txt"

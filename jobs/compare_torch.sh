@@ -16,7 +16,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SER=${SER:-$ROOT/build/mpi/ser}
-DATA=${DATA:-/tmp/corpus-work/full06}
+DATA=${DATA:-$ROOT/data/tess-standin}
 FEATURES=${FEATURES:-${DATA%/}.features.serf}
 WORK=${WORK:-/tmp/ser-compare}
 SEEDS=${SEEDS:-"1 2 3"}

@@ -31,7 +31,7 @@ void dist_train_default_cfg(struct dist_train_cfg *c)
     c->val_frac = 0.15;
     c->test_frac = 0.15;
     c->checkpoint_every = 1;
-    c->micro_batch = 4;
+    c->micro_batch = 8;
 }
 
 static const struct cli_opt train_opts[] = {
@@ -63,7 +63,7 @@ static const struct cli_opt train_opts[] = {
     {"keep", "K", "also keep the K newest epoch checkpoints epoch-NNNN.ckpt (default: 0)"},
     {"deterministic", NULL, "bit-identical weights for any number of ranks (fixed "
                             "micro-batches, exact integer allreduce, 1 thread)"},
-    {"micro-batch", "M", "samples per micro-batch with --deterministic (default: 4)"},
+    {"micro-batch", "M", "samples per micro-batch with --deterministic (default: 8)"},
     {"quiet", NULL, "only errors and the final summary"},
     {"config", "FILE", "read options from FILE (key = value lines, same names)"},
 };

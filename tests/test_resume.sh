@@ -51,11 +51,11 @@ echo "A: resume is exact"
 
 # B. determinism across rank counts
 for np in 1 2 3 4; do
-  train $np --epochs 2 --deterministic --out "$work/det$np" || fail "deterministic np=$np"
+  train $np --epochs 2 --deterministic --micro-batch 2 --out "$work/det$np" || fail "deterministic np=$np"
   weights "$work/det$np/last.ckpt" "$work/det$np.npz"
 done
 for np in 2 3 4; do same "$work/det1.npz" "$work/det$np.npz" "deterministic np=$np vs np=1"; done
-SER_FAULT_SIGNAL_BATCH=19 train 2 --epochs 2 --deterministic --out "$work/det23"; rc=$?
+SER_FAULT_SIGNAL_BATCH=19 train 2 --epochs 2 --deterministic --micro-batch 2 --out "$work/det23"; rc=$?
 [[ $rc == 75 ]] || fail "deterministic interrupt: exit $rc"
 train 3 --epochs 2 --deterministic --out "$work/det23" --resume auto || fail "resume on np=3"
 weights "$work/det23/last.ckpt" "$work/det23.npz"
