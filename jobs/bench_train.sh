@@ -65,7 +65,8 @@ for i in $(seq "$RUNS"); do
         timeout 300 env $envs "$PY" "$ROOT/jobs/bench_torch.py" --mode single --threads 1 --repeat "$REPEAT" \
             >>"$OUT" || fail "bench_torch.py single failed"
         timeout 300 env $envs "$PY" "$ROOT/jobs/bench_torch.py" --mode ddp --procs "$RANKS" --threads 1 \
-            --repeat "$REPEAT" >>"$OUT" || fail "bench_torch.py ddp failed or hung (300 s)"
+            --repeat "$REPEAT" >>"$OUT" ||
+            echo "bench_train.sh: warning: a torch DDP run failed or hung (300 s); left out" >&2
     done
 done
 echo "load after: $(uptime)" | tee -a "$WORK/load.txt"
