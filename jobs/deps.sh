@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
       libopenmpi-dev openmpi-bin libopenblas-dev libsndfile1-dev libfftw3-dev zlib1g-dev
-      libsoxr-dev espeak-ng sox python3 gnuplot-nox)
+      libsoxr-dev espeak-ng sox python3)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(python3-numpy python3-scipy python3-sklearn python3-torch slurmctld slurmd slurm-client munge)
 fi
