@@ -47,7 +47,10 @@ train 2 --epochs 4 --out "$work/mid" --resume auto || fail "resume from mid-epoc
 weights "$work/mid/last.ckpt" "$work/mid.npz"
 same "$work/straight.npz" "$work/mid.npz" "mid-epoch resume"
 same_metrics "$work/straight" "$work/mid" "mid-epoch resume"
-echo "A: resume is exact"
+train 2 --epochs 3 --keep 2 --out "$work/keep" || fail "--keep run"
+[[ -f "$work/keep/epoch-0002.ckpt" && -f "$work/keep/epoch-0003.ckpt" && ! -e "$work/keep/epoch-0001.ckpt" ]] \
+  || fail "--keep 2: $(ls "$work/keep")"
+echo "A: resume is exact; --keep keeps the newest epoch checkpoints"
 
 # B. determinism across rank counts
 for np in 1 2 3 4; do
