@@ -162,7 +162,7 @@ static int get_bool(const struct dsp_pack *p, const char *what, const char *name
     return 0;
 }
 
-static int from_pack(struct dist_ckpt *c, const struct dsp_pack *pk, const char *path,
+static int from_pack(struct dist_ckpt *c, const struct dsp_pack *p, const char *path,
                      struct err *e);
 
 int dist_ckpt_load(struct dist_ckpt *c, const char *path, struct err *e)
@@ -184,21 +184,20 @@ int dist_ckpt_decode(struct dist_ckpt *c, const unsigned char *buf, size_t len, 
     return rc;
 }
 
-static int from_pack(struct dist_ckpt *c, const struct dsp_pack *pk, const char *path,
+static int from_pack(struct dist_ckpt *c, const struct dsp_pack *p, const char *path,
                      struct err *e)
 {
-    const struct dsp_pack p = *pk;
     struct nn_model *m = NULL;
     int rc = -1;
-    if (dsp_pack_get_str(&p, path, "ser_version", &c->version, e) ||
-        dsp_pack_get_str(&p, path, "spec", &c->spec, e) ||
-        get_size(&p, path, "in_channels", 4096, &c->in_channels, e) ||
-        get_size(&p, path, "in_len", 1u << 20, &c->in_len, e) ||
-        get_size(&p, path, "n_classes", 4096, &c->n_classes, e) ||
-        dist_params_unpack(&p, path, &c->params, e))
+    if (dsp_pack_get_str(p, path, "ser_version", &c->version, e) ||
+        dsp_pack_get_str(p, path, "spec", &c->spec, e) ||
+        get_size(p, path, "in_channels", 4096, &c->in_channels, e) ||
+        get_size(p, path, "in_len", 1u << 20, &c->in_len, e) ||
+        get_size(p, path, "n_classes", 4096, &c->n_classes, e) ||
+        dist_params_unpack(p, path, &c->params, e))
         goto out;
     char **names = NULL;
-    int lrc = dist_pack_get_strings(&p, path, "label_names", DSP_N_LABELS, &names, e);
+    int lrc = dist_pack_get_strings(p, path, "label_names", DSP_N_LABELS, &names, e);
     for (int i = 0; lrc == 0 && i < DSP_N_LABELS; i++)
         if (strcmp(names[i], dsp_label_names[i]) != 0)
             lrc = err_set(e, "%s: label %d is '%s', this ser expects '%s'", path, i, names[i],
@@ -214,60 +213,60 @@ static int from_pack(struct dist_ckpt *c, const struct dsp_pack *pk, const char 
     }
     c->nparams = nn_model_nparams(m);
     size_t np = 0;
-    if (get_size(&p, path, "nparams", SIZE_MAX / 8, &np, e)) goto out;
+    if (get_size(p, path, "nparams", SIZE_MAX / 8, &np, e)) goto out;
     if (np != c->nparams) {
         err_set(e, "%s: %zu parameters stored, the spec has %zu", path, np, c->nparams);
         goto out;
     }
-    if (get_f32(&p, path, "norm.mean", c->in_channels, &c->mean, e) ||
-        get_f32(&p, path, "norm.std", c->in_channels, &c->std, e) ||
-        get_tensors(&p, path, "param.", m, &c->weights, e))
+    if (get_f32(p, path, "norm.mean", c->in_channels, &c->mean, e) ||
+        get_f32(p, path, "norm.std", c->in_channels, &c->std, e) ||
+        get_tensors(p, path, "param.", m, &c->weights, e))
         goto out;
     int has_best = 0, has_adam = 0;
-    if (get_bool(&p, path, "has_best", &has_best, e) || get_bool(&p, path, "has_adam", &has_adam, e))
+    if (get_bool(p, path, "has_best", &has_best, e) || get_bool(p, path, "has_adam", &has_adam, e))
         goto out;
-    if (has_best && get_tensors(&p, path, "best.", m, &c->best, e)) goto out;
+    if (has_best && get_tensors(p, path, "best.", m, &c->best, e)) goto out;
     if (has_adam)
-        if (get_f32(&p, path, "adam.m", c->nparams, &c->adam_m, e) ||
-            get_f32(&p, path, "adam.v", c->nparams, &c->adam_v, e))
+        if (get_f32(p, path, "adam.m", c->nparams, &c->adam_m, e) ||
+            get_f32(p, path, "adam.v", c->nparams, &c->adam_v, e))
             goto out;
     int64_t t;
     struct dist_stopper *s = &c->stopper;
     struct dist_plateau *q = &c->plateau;
-    if (dsp_pack_get_i64(&p, path, "adam.t", &t, e) ||
-        dsp_pack_get_f64(&p, path, "adam.lr", &c->lr, e) ||
-        dsp_pack_get_f64(&p, path, "adam.beta1", &c->beta1, e) ||
-        dsp_pack_get_f64(&p, path, "adam.beta2", &c->beta2, e) ||
-        dsp_pack_get_f64(&p, path, "adam.eps", &c->eps, e) ||
-        dsp_pack_get_f64(&p, path, "adam.weight_decay", &c->weight_decay, e) ||
-        dsp_pack_get_i64(&p, path, "train.epoch", &c->epoch, e) ||
-        dsp_pack_get_i64(&p, path, "train.batch", &c->batch, e) ||
-        dsp_pack_get_i64(&p, path, "train.seed", &c->seed, e) ||
-        get_bool(&p, path, "train.done", &c->done, e) ||
-        dsp_pack_get_f64(&p, path, "train.epoch_loss_sum", &c->epoch_loss_sum, e) ||
-        dsp_pack_get_f64(&p, path, "train.epoch_correct", &c->epoch_correct, e) ||
-        dsp_pack_get_f64(&p, path, "train.epoch_seen", &c->epoch_seen, e) ||
-        dsp_pack_get_f64(&p, path, "train.epoch_seconds", &c->epoch_seconds, e) ||
-        dsp_pack_get_str(&p, path, "split", &c->split, e) ||
-        dsp_pack_get_str(&p, path, "config", &c->config, e) ||
-        get_bool(&p, path, "es.mode_max", &s->mode_max, e) ||
-        dsp_pack_get_f64(&p, path, "es.min_delta", &s->min_delta, e) ||
-        get_int(&p, path, "es.patience", &s->patience, e) ||
-        dsp_pack_get_f64(&p, path, "es.best", &s->best, e) ||
-        get_bool(&p, path, "rlr.mode_max", &q->mode_max, e) ||
-        dsp_pack_get_f64(&p, path, "rlr.factor", &q->factor, e) ||
-        get_int(&p, path, "rlr.patience", &q->patience, e) ||
-        dsp_pack_get_f64(&p, path, "rlr.min_delta", &q->min_delta, e) ||
-        get_int(&p, path, "rlr.cooldown", &q->cooldown, e) ||
-        dsp_pack_get_f64(&p, path, "rlr.min_lr", &q->min_lr, e) ||
-        dsp_pack_get_f64(&p, path, "rlr.best", &q->best, e) ||
-        get_int(&p, path, "rlr.wait", &q->wait, e) ||
-        get_int(&p, path, "rlr.cooldown_left", &q->cooldown_left, e) ||
-        get_int(&p, path, "es.wait", &s->wait, e))
+    if (dsp_pack_get_i64(p, path, "adam.t", &t, e) ||
+        dsp_pack_get_f64(p, path, "adam.lr", &c->lr, e) ||
+        dsp_pack_get_f64(p, path, "adam.beta1", &c->beta1, e) ||
+        dsp_pack_get_f64(p, path, "adam.beta2", &c->beta2, e) ||
+        dsp_pack_get_f64(p, path, "adam.eps", &c->eps, e) ||
+        dsp_pack_get_f64(p, path, "adam.weight_decay", &c->weight_decay, e) ||
+        dsp_pack_get_i64(p, path, "train.epoch", &c->epoch, e) ||
+        dsp_pack_get_i64(p, path, "train.batch", &c->batch, e) ||
+        dsp_pack_get_i64(p, path, "train.seed", &c->seed, e) ||
+        get_bool(p, path, "train.done", &c->done, e) ||
+        dsp_pack_get_f64(p, path, "train.epoch_loss_sum", &c->epoch_loss_sum, e) ||
+        dsp_pack_get_f64(p, path, "train.epoch_correct", &c->epoch_correct, e) ||
+        dsp_pack_get_f64(p, path, "train.epoch_seen", &c->epoch_seen, e) ||
+        dsp_pack_get_f64(p, path, "train.epoch_seconds", &c->epoch_seconds, e) ||
+        dsp_pack_get_str(p, path, "split", &c->split, e) ||
+        dsp_pack_get_str(p, path, "config", &c->config, e) ||
+        get_bool(p, path, "es.mode_max", &s->mode_max, e) ||
+        dsp_pack_get_f64(p, path, "es.min_delta", &s->min_delta, e) ||
+        get_int(p, path, "es.patience", &s->patience, e) ||
+        dsp_pack_get_f64(p, path, "es.best", &s->best, e) ||
+        get_bool(p, path, "rlr.mode_max", &q->mode_max, e) ||
+        dsp_pack_get_f64(p, path, "rlr.factor", &q->factor, e) ||
+        get_int(p, path, "rlr.patience", &q->patience, e) ||
+        dsp_pack_get_f64(p, path, "rlr.min_delta", &q->min_delta, e) ||
+        get_int(p, path, "rlr.cooldown", &q->cooldown, e) ||
+        dsp_pack_get_f64(p, path, "rlr.min_lr", &q->min_lr, e) ||
+        dsp_pack_get_f64(p, path, "rlr.best", &q->best, e) ||
+        get_int(p, path, "rlr.wait", &q->wait, e) ||
+        get_int(p, path, "rlr.cooldown_left", &q->cooldown_left, e) ||
+        get_int(p, path, "es.wait", &s->wait, e))
         goto out;
     int64_t be, sh;
-    if (dsp_pack_get_i64(&p, path, "es.best_epoch", &be, e) ||
-        dsp_pack_get_i64(&p, path, "split.hash", &sh, e))
+    if (dsp_pack_get_i64(p, path, "es.best_epoch", &be, e) ||
+        dsp_pack_get_i64(p, path, "split.hash", &sh, e))
         goto out;
     if (t < 0 || c->epoch < 0 || c->epoch > 1000000 || c->batch < 0 || be < -1 || be > c->epoch ||
         !(c->lr >= 0 && c->lr < 1e6)) {
@@ -277,7 +276,7 @@ static int from_pack(struct dist_ckpt *c, const struct dsp_pack *pk, const char 
     c->adam_t = (uint64_t)t;
     s->best_epoch = (int)be;
     c->split_hash = (uint64_t)sh;
-    const struct dsp_pack_rec *h = dsp_pack_need(&p, path, "history", DSP_PACK_F64, 0, e);
+    const struct dsp_pack_rec *h = dsp_pack_need(p, path, "history", DSP_PACK_F64, 0, e);
     if (!h) goto out;
     if (h->ndim != 2 || h->dims[1] != DIST_H_COLS || h->dims[0] > 1000000) {
         err_set(e, "%s: history has the wrong shape", path);

@@ -67,6 +67,14 @@ static void json_config(FILE *f, const char *config)
     fputs("\n  }", f);
 }
 
+/* Number of test samples whose true class is k. */
+static long long row_sum(const int64_t conf[DSP_N_LABELS][DSP_N_LABELS], int k)
+{
+    long long n = 0;
+    for (int j = 0; j < DSP_N_LABELS; j++) n += conf[k][j];
+    return n;
+}
+
 static int write_summary(const struct dist_report *r, struct err *e)
 {
     char path[4400];
@@ -79,11 +87,10 @@ static int write_summary(const struct dist_report *r, struct err *e)
             acc, mf1, r->test_loss);
     fprintf(f, "  \"per_class\": {");
     for (int k = 0; k < DSP_N_LABELS; k++) {
-        int64_t support = 0;
-        for (int j = 0; j < DSP_N_LABELS; j++) support += r->conf[k][j];
+        long long support = row_sum(r->conf, k);
         fprintf(f, "%s\n    \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, "
                    "\"support\": %lld}",
-                k ? "," : "", dsp_label_names[k], p[k], rc[k], f1[k], (long long)support);
+                k ? "," : "", dsp_label_names[k], p[k], rc[k], f1[k], support);
     }
     fprintf(f, "\n  },\n  \"confusion\": [");
     for (int k = 0; k < DSP_N_LABELS; k++) {
@@ -153,10 +160,9 @@ static int write_markdown(const struct dist_report *r, struct err *e)
     fprintf(f, "## Per class (test set)\n\n| class | precision | recall | F1 | support |\n"
                "| --- | --- | --- | --- | --- |\n");
     for (int k = 0; k < DSP_N_LABELS; k++) {
-        int64_t support = 0;
-        for (int j = 0; j < DSP_N_LABELS; j++) support += r->conf[k][j];
+        long long support = row_sum(r->conf, k);
         fprintf(f, "| %s | %.4f | %.4f | %.4f | %lld |\n", dsp_label_names[k], p[k], rc[k], f1[k],
-                (long long)support);
+                support);
     }
     fprintf(f, "| **macro average** | | | **%.4f** | |\n\n", mf1);
     fprintf(f, "## Confusion matrix (rows: true, columns: predicted)\n\n| |");
@@ -275,8 +281,7 @@ int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_
     fprintf(f, "<text x='%g' y='20' text-anchor='middle' font-size='14'>confusion matrix "
                "(test set; rows true, columns predicted)</text>\n", x0 + cell * n / 2);
     for (int k = 0; k < DSP_N_LABELS; k++) {
-        int64_t row = 0;
-        for (int j = 0; j < DSP_N_LABELS; j++) row += conf[k][j];
+        long long row = row_sum(conf, k);
         fprintf(f, "<text x='%g' y='%g' text-anchor='end' font-size='12'>%s</text>\n", x0 - 6,
                 y0 + cell * k + cell / 2 + 4, dsp_label_names[k]);
         fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>%s</text>\n",

@@ -32,6 +32,20 @@ rank_pid() {  # pid of MPI rank $1 of the running `ser train` whose command line
   done
 }
 
+# Starts a long 2-rank run writing into $1 (log in $1.log) and sends signal $2 to its rank 1 once
+# the first checkpoint exists; sets rc to the run's exit status and dt to the seconds from the
+# signal to the end of the job.
+signal_rank1() {
+  train 2 --epochs 40 --out "$1" > "$1.log" 2>&1 &
+  local job=$! pid t0
+  for _ in $(seq 100); do sleep 0.1; [[ -f "$1/last.ckpt" ]] && break; done
+  pid=$(rank_pid 1 "$1"); [[ -n "$pid" ]] || fail "no rank 1 found for $1"
+  kill "-$2" "$pid"
+  t0=$(date +%s)
+  wait $job; rc=$?
+  dt=$(( $(date +%s) - t0 ))
+}
+
 # A. resume equivalence (default mode, same rank count)
 train 2 --epochs 4 --out "$work/straight" || fail "straight run"
 weights "$work/straight/last.ckpt" "$work/straight.npz"
@@ -67,12 +81,7 @@ same_metrics "$work/det1" "$work/det23" "deterministic np=2 -> 3"
 echo "B: deterministic mode is bit-identical for np = 1..4 and across a resume 2 -> 3"
 
 # C. a real signal to one rank
-train 2 --epochs 40 --out "$work/sig" > "$work/sig.log" 2>&1 &
-job=$!
-for _ in $(seq 100); do sleep 0.1; [[ -f "$work/sig/last.ckpt" ]] && break; done
-pid=$(rank_pid 1 "$work/sig"); [[ -n "$pid" ]] || fail "no rank 1 found"
-kill -USR1 "$pid"
-wait $job; rc=$?
+signal_rank1 "$work/sig" USR1
 [[ $rc == 75 ]] || fail "SIGUSR1: exit $rc, expected 75; $(tail -3 "$work/sig.log")"
 grep -q "stopped by a signal" "$work/sig.log" || fail "no signal message"
 train 2 --epochs 40 --out "$work/sigref" || fail "reference for the signal run"
@@ -83,14 +92,7 @@ same "$work/sigref.npz" "$work/sig.npz" "SIGUSR1 + resume"
 echo "C: SIGUSR1 -> checkpoint, exit 75, exact resume"
 
 # D. a rank killed with SIGKILL
-train 2 --epochs 40 --out "$work/k9" > "$work/k9.log" 2>&1 &
-job=$!
-for _ in $(seq 100); do sleep 0.1; [[ -f "$work/k9/last.ckpt" ]] && break; done
-pid=$(rank_pid 1 "$work/k9"); [[ -n "$pid" ]] || fail "no rank 1 found"
-kill -9 "$pid"
-t0=$(date +%s)
-wait $job; rc=$?
-dt=$(( $(date +%s) - t0 ))
+signal_rank1 "$work/k9" 9
 [[ $rc != 0 ]] || fail "kill -9: exit 0"
 (( dt <= 30 )) || fail "kill -9: job took $dt s to end"
 pgrep -f "ser train.*$work/k9" >/dev/null && fail "ranks left behind after kill -9"
