@@ -9,6 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "simd.h"
+
 int nn_adam_init(struct nn_adam *a, size_t n, double lr, struct err *e)
 {
     a->lr = lr;
@@ -32,7 +34,7 @@ void nn_adam_free(struct nn_adam *a)
     a->m = a->v = NULL;
 }
 
-void nn_adam_step(struct nn_adam *a, float *params, const float *grads)
+NN_SIMD void nn_adam_step(struct nn_adam *a, float *params, const float *grads)
 {
     a->t++;
     const double bc1 = 1.0 - pow(a->beta1, (double)a->t);

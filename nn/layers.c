@@ -15,6 +15,8 @@
 
 #include "gemm.h"
 #include "rng.h"
+#include "simd.h"
+
 
 /* ---------------------------------------------------------------- elementwise helpers */
 
@@ -78,7 +80,7 @@ static void add_row(float *restrict a, float *restrict b, const float *restrict 
 
 /* ---------------------------------------------------------------- conv1d */
 
-void nn_conv1d_forward(float *y, float *cols, const float *x, const float *w, const float *b,
+NN_SIMD void nn_conv1d_forward(float *y, float *cols, const float *x, const float *w, const float *b,
                        const struct nn_conv_dims *d)
 {
     const size_t B = d->B, T = d->T, To = d->To, ToB = To * B, CK = d->cin * d->K;
@@ -106,7 +108,7 @@ void nn_conv1d_forward(float *y, float *cols, const float *x, const float *w, co
     nn_gemm(0, 0, d->cout, ToB, CK, 1.0f, w, CK, cols, ToB, 1.0f, y, ToB);
 }
 
-void nn_conv1d_backward(float *dx, float *dw, float *db, float *dcols, const float *dy,
+NN_SIMD void nn_conv1d_backward(float *dx, float *dw, float *db, float *dcols, const float *dy,
                         const float *cols, const float *w, const struct nn_conv_dims *d)
 {
     const size_t B = d->B, T = d->T, To = d->To, ToB = To * B, CK = d->cin * d->K;
@@ -135,19 +137,27 @@ void nn_conv1d_backward(float *dx, float *dw, float *db, float *dcols, const flo
 
 /* ---------------------------------------------------------------- relu */
 
-void nn_relu_forward(float *y, const float *x, size_t n)
+/* The backward loops of relu and maxpool select with data-dependent conditions; written
+ * with unconditional loads and restrict pointers, gcc turns them into vector blends. As
+ * branches they mispredicted on real data and cost ~15% of a training step. */
+NN_SIMD void nn_relu_forward(float *restrict y, const float *restrict x, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void nn_relu_backward(float *dx, const float *dy, const float *y, size_t n)
+NN_SIMD void nn_relu_backward(float *restrict dx, const float *restrict dy, const float *restrict y,
+                      size_t n)
 {
-    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float g = dy[i];
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 /* ---------------------------------------------------------------- maxpool1d */
 
-void nn_maxpool_forward(float *y, const float *x, size_t C, size_t T, size_t B, size_t K)
+NN_SIMD void nn_maxpool_forward(float *restrict y, const float *restrict x, size_t C, size_t T, size_t B,
+                        size_t K)
 {
     const size_t To = T / K;
     for (size_t c = 0; c < C; c++)
@@ -163,29 +173,38 @@ void nn_maxpool_forward(float *y, const float *x, size_t C, size_t T, size_t B, 
         }
 }
 
-void nn_maxpool_backward(float *dx, const float *dy, const float *x, const float *y, size_t C,
-                         size_t T, size_t B, size_t K)
+NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
+                         const float *restrict y, size_t C, size_t T, size_t B, size_t K)
 {
     const size_t To = T / K;
-    memset(dx, 0, C * T * B * sizeof *dx);
-    for (size_t c = 0; c < C; c++)
+    for (size_t c = 0; c < C; c++) {
         for (size_t t = 0; t < To; t++) {
             const float *xw = x + (c * T + t * K) * B;
             float *dxw = dx + (c * T + t * K) * B;
             const float *yr = y + (c * To + t) * B, *dyr = dy + (c * To + t) * B;
-            for (size_t b = 0; b < B; b++) {
-                size_t k = 0;
-                while (k + 1 < K && xw[k * B + b] != yr[b]) k++; /* first maximum */
-                dxw[k * B + b] = dyr[b];
-            }
+            /* every position that equals the maximum gets dy ... */
+            for (size_t k = 0; k < K; k++)
+                for (size_t b = 0; b < B; b++) {
+                    float g = dyr[b];
+                    dxw[k * B + b] = xw[k * B + b] == yr[b] ? g : 0.0f;
+                }
+            /* ... unless an earlier position of its window does (ties -> first) */
+            for (size_t k = 1; k < K; k++)
+                for (size_t j = 0; j < k; j++)
+                    for (size_t b = 0; b < B; b++) {
+                        float g = dxw[k * B + b];
+                        dxw[k * B + b] = xw[j * B + b] == yr[b] ? 0.0f : g;
+                    }
         }
+        memset(dx + (c * T + To * K) * B, 0, (T - To * K) * B * sizeof *dx);
+    }
 }
 
 /* ---------------------------------------------------------------- lstm */
 
 /* One sample, one step: activates the gates g [4H] (i, f, g, o) in place and computes
  * c, tanh(c) and h [H]. restrict: the arrays never overlap, which lets gcc vectorise. */
-static void lstm_cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
+static inline __attribute__((always_inline)) void lstm_cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
                               float *restrict tc, float *restrict h, size_t H)
 {
     float *restrict gi = g, *restrict gf = g + H, *restrict gg = g + 2 * H, *restrict go = g + 3 * H;
@@ -206,7 +225,7 @@ static void lstm_cell_forward(float *restrict g, const float *restrict cprev, fl
 
 /* One sample, one step backward: gate pre-activation gradients dg [4H] from dh (through the
  * recurrence) + dout * dscale (the output's share) and dc; updates dc to dL/dc_{t-1}. */
-static void lstm_cell_backward(float *restrict dg, const float *restrict dh, float *restrict dc,
+static inline __attribute__((always_inline)) void lstm_cell_backward(float *restrict dg, const float *restrict dh, float *restrict dc,
                                const float *restrict g, const float *restrict cprev,
                                const float *restrict tc, const float *restrict dout, float dscale,
                                size_t H)
@@ -226,9 +245,15 @@ static void lstm_cell_backward(float *restrict dg, const float *restrict dh, flo
     }
 }
 
-void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs, const float *x,
-                     const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
-                     const struct nn_lstm_dims *d)
+size_t nn_lstm_pack_size(const struct nn_lstm_dims *d)
+{
+    size_t f = nn_gemm_pack_size(d->H, 4 * d->H), b = nn_gemm_pack_size(4 * d->H, d->H);
+    return f > b ? f : b;
+}
+
+NN_SIMD void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs, float *wpack,
+                     const float *x, const float *w_ih, const float *w_hh, const float *b_ih,
+                     const float *b_hh, const struct nn_lstm_dims *d)
 {
     const size_t B = d->B, T = d->T, H = d->H, G = 4 * H, TB = T * B, BH = B * H;
     /* input projection of all steps: gates [T*B][4H] = x^T [T*B][in] x W_ih^T, plus biases */
@@ -237,11 +262,13 @@ void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs,
         for (size_t j = 0; j < G; j++) g[j] = b_ih[j] + b_hh[j];
     }
     nn_gemm(1, 1, TB, G, d->in, 1.0f, x, TB, w_ih, d->in, 1.0f, gates, G);
+    struct nn_bpack whh_t; /* W_hh^T [H][4H], packed once for all steps */
+    nn_gemm_pack_b(&whh_t, wpack, 1, H, G, w_hh, H);
     memset(hs, 0, BH * sizeof *hs);
     for (size_t t = 0; t < T; t++) {
         float *gt = gates + t * B * G; /* [B][4H] */
         /* h_0 = 0: the first step has no recurrent term */
-        if (t > 0) nn_gemm(0, 1, B, G, H, 1.0f, hs + t * BH, H, w_hh, H, 1.0f, gt, G);
+        if (t > 0) nn_gemm_packed(B, hs + t * BH, H, &whh_t, 1.0f, gt, G);
         /* c_0 = 0: hs[0] is a zero block of the same size (keeps the loop branch-free) */
         const float *cprev = t > 0 ? cs + (t - 1) * BH : hs;
         float *ct = cs + t * BH, *tct = tcs + t * BH, *ht = hs + (t + 1) * BH;
@@ -262,10 +289,10 @@ void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs,
 
 size_t nn_lstm_scratch(const struct nn_lstm_dims *d)
 {
-    return d->T * d->B * 4 * d->H + 2 * d->B * d->H;
+    return d->T * d->B * 4 * d->H + 2 * d->B * d->H + nn_lstm_pack_size(d);
 }
 
-void nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+NN_SIMD void nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
                       float *scratch, const float *dout, const float *x, const float *gates,
                       const float *cs, const float *tcs, const float *hs, const float *w_ih,
                       const float *w_hh, const struct nn_lstm_dims *d)
@@ -274,6 +301,8 @@ void nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float
     float *dG = scratch;          /* [T][B][4H] gradients of the gate pre-activations */
     float *dh = dG + TB * G;      /* [B][H] dL/dh_t through the recurrence */
     float *dc = dh + BH;          /* [B][H] dL/dc_t through the recurrence */
+    struct nn_bpack whh;          /* W_hh [4H][H], packed once for all steps */
+    nn_gemm_pack_b(&whh, dc + BH, 0, G, H, w_hh, H);
     /* mean: every h_t receives dout / T; last: only h_T, set before the sweep */
     const float dscale = d->mean ? 1.0f / (float)T : 0.0f;
     memset(dc, 0, BH * sizeof *dc);
@@ -291,7 +320,7 @@ void nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float
             lstm_cell_backward(dgt + b * G, dh + b * H, dc + b * H, gt + b * G, cprev + b * H,
                                tct + b * H, dout + b * H, dscale, H);
         /* dL/dh_{t-1} = dG_t [B][4H] x W_hh [4H][H]; not needed before the first step */
-        if (tt > 0) nn_gemm(0, 0, B, H, G, 1.0f, dgt, G, w_hh, H, 0.0f, dh, H);
+        if (tt > 0) nn_gemm_packed(B, dgt, G, &whh, 0.0f, dh, H);
     }
     /* dW_hh [4H][H] += sum over steps t >= 1 of dG_t^T h_{t-1} (h_0 = 0 adds nothing) */
     if (T > 1) nn_gemm(1, 0, G, H, (T - 1) * B, 1.0f, dG + B * G, G, hs + BH, H, 1.0f, dw_hh, H);
@@ -321,12 +350,12 @@ void nn_dropout_mask(float *mask, size_t B, size_t n, size_t stride_s, size_t st
     }
 }
 
-void nn_dropout_forward(float *y, const float *x, const float *mask, size_t n_total)
+NN_SIMD void nn_dropout_forward(float *y, const float *x, const float *mask, size_t n_total)
 {
     for (size_t i = 0; i < n_total; i++) y[i] = x[i] * mask[i];
 }
 
-void nn_dropout_backward(float *dx, const float *dy, const float *mask, size_t n_total)
+NN_SIMD void nn_dropout_backward(float *dx, const float *dy, const float *mask, size_t n_total)
 {
     for (size_t i = 0; i < n_total; i++) dx[i] = dy[i] * mask[i];
 }
@@ -341,7 +370,7 @@ void nn_dense_forward(float *y, const float *x, const float *w, const float *b, 
     nn_gemm(0, 1, B, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
 }
 
-void nn_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+NN_SIMD void nn_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                        const float *w, size_t B, size_t in, size_t out)
 {
     /* dW [out][in] += dy^T [out][B] x x [B][in] */
@@ -357,19 +386,19 @@ void nn_dense_backward(float *dx, float *dw, float *db, const float *dy, const f
 
 /* ---------------------------------------------------------------- flatten / layout */
 
-void nn_flatten_forward(float *y, const float *x, size_t C, size_t T, size_t B)
+NN_SIMD void nn_flatten_forward(float *y, const float *x, size_t C, size_t T, size_t B)
 {
     for (size_t ct = 0; ct < C * T; ct++)
         for (size_t b = 0; b < B; b++) y[b * C * T + ct] = x[ct * B + b];
 }
 
-void nn_flatten_backward(float *dx, const float *dy, size_t C, size_t T, size_t B)
+NN_SIMD void nn_flatten_backward(float *dx, const float *dy, size_t C, size_t T, size_t B)
 {
     for (size_t ct = 0; ct < C * T; ct++)
         for (size_t b = 0; b < B; b++) dx[ct * B + b] = dy[b * C * T + ct];
 }
 
-void nn_to_ctb(float *dst, const float *src, size_t B, size_t C, size_t T)
+NN_SIMD void nn_to_ctb(float *dst, const float *src, size_t B, size_t C, size_t T)
 {
     for (size_t b = 0; b < B; b++)
         for (size_t ct = 0; ct < C * T; ct++) dst[ct * B + b] = src[b * C * T + ct];

@@ -52,7 +52,10 @@ struct nn_lstm_dims {
 };
 /* Saved for backward: gates [T][B][4H] (activated i, f, g, o), cs [T][B][H] (c_t),
  * tcs [T][B][H] (tanh(c_t)), hs [T+1][B][H] (hs[0] = h_0 = 0, hs[t+1] = h_t). */
-void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs, const float *x,
+/* wpack: nn_lstm_pack_size(d) floats of scratch (W_hh packed for the recurrent products). */
+size_t nn_lstm_pack_size(const struct nn_lstm_dims *d);
+void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs, float *wpack,
+                     const float *x,
                      const float *w_ih /* [4H][in] */, const float *w_hh /* [4H][H] */,
                      const float *b_ih /* [4H] */, const float *b_hh /* [4H] */,
                      const struct nn_lstm_dims *d);

@@ -372,6 +372,7 @@ int nn_model_create(struct nn_model **out, const char *spec, size_t in_channels,
             l->tcs = falloc(T * mb * H, &fail);
             l->hs = falloc((T + 1) * mb * H, &fail);
             if (nn_lstm_scratch(&d) > scratch) scratch = nn_lstm_scratch(&d);
+            if (nn_lstm_pack_size(&d) > scratch) scratch = nn_lstm_pack_size(&d);
         }
     }
     m->scratch = falloc(scratch, &fail);
@@ -489,7 +490,7 @@ static void forward(struct nn_model *m, size_t B, const struct nn_step *st)
         case K_POOL: nn_maxpool_forward(l->out, x, l->cin, l->tin, B, l->k); break;
         case K_LSTM: {
             struct nn_lstm_dims d = {B, l->tin, l->cin, l->cout, l->mean};
-            nn_lstm_forward(l->out, l->gates, l->cs, l->tcs, l->hs, x, P + t[0].offset,
+            nn_lstm_forward(l->out, l->gates, l->cs, l->tcs, l->hs, m->scratch, x, P + t[0].offset,
                             P + t[1].offset, P + t[2].offset, P + t[3].offset, &d);
             break;
         }

@@ -212,14 +212,14 @@ static void test_maxpool(size_t K)
 
 struct lstm_ctx {
     struct nn_lstm_dims d;
-    float *x, *wih, *whh, *bih, *bhh, *out, *gates, *cs, *tcs, *hs, *r;
+    float *x, *wih, *whh, *bih, *bhh, *out, *gates, *cs, *tcs, *hs, *wpack, *r;
 };
 
 static double lstm_loss(void *p)
 {
     struct lstm_ctx *c = p;
-    nn_lstm_forward(c->out, c->gates, c->cs, c->tcs, c->hs, c->x, c->wih, c->whh, c->bih, c->bhh,
-                    &c->d);
+    nn_lstm_forward(c->out, c->gates, c->cs, c->tcs, c->hs, c->wpack, c->x, c->wih, c->whh, c->bih,
+                    c->bhh, &c->d);
     return dot(c->r, c->out, c->d.B * c->d.H);
 }
 
@@ -231,6 +231,7 @@ static void test_lstm(int mean)
     c.x = alloc(in * T * B), c.wih = alloc(G * in), c.whh = alloc(G * H), c.bih = alloc(G);
     c.bhh = alloc(G), c.out = alloc(B * H), c.gates = alloc(T * B * G), c.cs = alloc(T * B * H);
     c.tcs = alloc(T * B * H), c.hs = alloc((T + 1) * B * H), c.r = alloc(B * H);
+    c.wpack = alloc(nn_lstm_pack_size(&c.d));
     float *dx = alloc(in * T * B), *dwih = alloc(G * in), *dwhh = alloc(G * H), *dbih = alloc(G);
     float *dbhh = alloc(G), *scratch = alloc(nn_lstm_scratch(&c.d));
     fill(c.x, in * T * B, 11, 1), fill(c.wih, G * in, 12, 0.6f), fill(c.whh, G * H, 13, 0.6f);
@@ -251,7 +252,7 @@ static void test_lstm(int mean)
     snprintf(name, sizeof name, "%s db_hh", v);
     fd_check(name, c.bhh, dbhh, G, lstm_loss, NULL, &c, 1e-2, 5e-3, 400);
     free(c.x), free(c.wih), free(c.whh), free(c.bih), free(c.bhh), free(c.out), free(c.gates);
-    free(c.cs), free(c.tcs), free(c.hs), free(c.r);
+    free(c.cs), free(c.tcs), free(c.hs), free(c.wpack), free(c.r);
     free(dx), free(dwih), free(dwhh), free(dbih), free(dbhh), free(scratch);
 }
 
