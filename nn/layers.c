@@ -182,6 +182,15 @@ NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy, c
             const float *xw = x + (c * T + t * K) * B;
             float *dxw = dx + (c * T + t * K) * B;
             const float *yr = y + (c * To + t) * B, *dyr = dy + (c * To + t) * B;
+            if (K == 2) { /* the default model's pools: one pass */
+                for (size_t b = 0; b < B; b++) {
+                    float g = dyr[b], y0 = yr[b];
+                    float g1 = xw[B + b] == y0 ? g : 0.0f;
+                    dxw[b] = xw[b] == y0 ? g : 0.0f;
+                    dxw[B + b] = xw[b] == y0 ? 0.0f : g1;
+                }
+                continue;
+            }
             /* every position that equals the maximum gets dy ... */
             for (size_t k = 0; k < K; k++)
                 for (size_t b = 0; b < B; b++) {
@@ -398,10 +407,26 @@ NN_SIMD void nn_flatten_backward(float *dx, const float *dy, size_t C, size_t T,
         for (size_t b = 0; b < B; b++) dx[ct * B + b] = dy[b * C * T + ct];
 }
 
-NN_SIMD void nn_to_ctb(float *dst, const float *src, size_t B, size_t C, size_t T)
+NN_SIMD void nn_to_ctb(float *restrict dst, const float *restrict src, size_t B, size_t C,
+                       size_t T)
 {
-    for (size_t b = 0; b < B; b++)
-        for (size_t ct = 0; ct < C * T; ct++) dst[ct * B + b] = src[b * C * T + ct];
+    /* transpose [B][C*T] -> [C*T][B] in 8 x 8 blocks (both sides touch whole cache lines) */
+    const size_t n = C * T;
+    for (size_t b0 = 0; b0 < B; b0 += 8) {
+        const size_t bn = B - b0 < 8 ? B - b0 : 8;
+        for (size_t j0 = 0; j0 < n; j0 += 8) {
+            const size_t jn = n - j0 < 8 ? n - j0 : 8;
+            if (bn == 8 && jn == 8) {
+                for (size_t j = 0; j < 8; j++)
+                    for (size_t i = 0; i < 8; i++)
+                        dst[(j0 + j) * B + b0 + i] = src[(b0 + i) * n + j0 + j];
+            } else {
+                for (size_t j = 0; j < jn; j++)
+                    for (size_t i = 0; i < bn; i++)
+                        dst[(j0 + j) * B + b0 + i] = src[(b0 + i) * n + j0 + j];
+            }
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- softmax cross-entropy */
