@@ -203,9 +203,35 @@ int dsp_pack_encode(const struct dsp_pack *p, uint32_t kind, int level, unsigned
     uLong bound = compressBound((uLong)rawlen);
     unsigned char *o = malloc(HEADER_SIZE + (size_t)bound);
     if (!o) return err_set(e, "pack: out of memory (%zu bytes)", (size_t)bound);
-    uLongf clen = bound;
-    int zr = compress2(o + HEADER_SIZE, &clen, raw, (uLong)rawlen, level);
+    /* a standard zlib stream either way; DSP_PACK_ENTROPY skips deflate's match search */
+    z_stream zs = {0};
+    int entropy = level == DSP_PACK_ENTROPY;
+    int zr = deflateInit2(&zs, entropy ? 1 : level, Z_DEFLATED, 15, 8,
+                          entropy ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY);
     if (zr != Z_OK) {
+        free(o);
+        return err_set(e, "pack: zlib compression failed (%d)", zr);
+    }
+    /* as zlib's compress2, but with a strategy: avail_in/avail_out are 32-bit, so feed at
+     * most 1 GiB at a time; compressBound guarantees that the output fits */
+    zs.next_in = (unsigned char *)raw;
+    zs.next_out = o + HEADER_SIZE;
+    size_t in_left = rawlen, out_left = (size_t)bound;
+    const size_t chunk = (size_t)1 << 30;
+    do {
+        if (zs.avail_in == 0) {
+            zs.avail_in = (uInt)(in_left < chunk ? in_left : chunk);
+            in_left -= zs.avail_in;
+        }
+        if (zs.avail_out == 0) {
+            zs.avail_out = (uInt)(out_left < chunk ? out_left : chunk);
+            out_left -= zs.avail_out;
+        }
+        zr = deflate(&zs, in_left ? Z_NO_FLUSH : Z_FINISH);
+    } while (zr == Z_OK);
+    uLongf clen = (uLongf)zs.total_out;
+    deflateEnd(&zs);
+    if (zr != Z_STREAM_END) {
         free(o);
         return err_set(e, "pack: zlib compression failed (%d)", zr);
     }

@@ -91,7 +91,7 @@ int dist_ckpt_save(const struct dist_ckpt *c, const struct nn_model *m, const ch
         dsp_pack_add_i64(&p, "rlr.cooldown_left", q->cooldown_left, e) ||
         dsp_pack_add(&p, "history", DSP_PACK_F64, 2, hd, c->hist, e))
         goto out;
-    rc = dsp_pack_write(&p, path, DIST_CKPT_KIND, 6, e);
+    rc = dsp_pack_write(&p, path, DIST_CKPT_KIND, DSP_PACK_ENTROPY, e);
 out:
     dsp_pack_free(&p);
     return rc;

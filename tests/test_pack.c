@@ -81,6 +81,25 @@ int main(int argc, char **argv)
     check_contents(&q);
     dsp_pack_free(&q);
 
+    /* Huffman-only mode (checkpoints, feature files): same contents back, and smaller than
+     * the stored (level 0) encoding of the same pack */
+    {
+        struct dsp_pack h = {0}, hr = {0};
+        unsigned char *he, *se;
+        size_t hl, sl;
+        CHECK(build(&h, &e) == 0, "build: %s", e.msg);
+        CHECK(dsp_pack_encode(&h, KIND, DSP_PACK_ENTROPY, &he, &hl, &e) == 0, "encode huffman: %s",
+              e.msg);
+        CHECK(dsp_pack_encode(&h, KIND, 0, &se, &sl, &e) == 0, "encode stored: %s", e.msg);
+        CHECK(hl < sl, "huffman-only encoding (%zu bytes) not smaller than stored (%zu)", hl, sl);
+        CHECK(dsp_pack_decode(&hr, he, hl, KIND, "huffman", &e) == 0, "decode huffman: %s", e.msg);
+        check_contents(&hr);
+        dsp_pack_free(&hr);
+        dsp_pack_free(&h);
+        free(he);
+        free(se);
+    }
+
     CHECK(dsp_pack_read(&q, path, DSP_PACK_FOURCC('C', 'K', 'P', 'T'), &e) != 0 &&
               strstr(e.msg, "wrong kind"),
           "wrong kind must be refused: %s", e.msg);
