@@ -30,10 +30,10 @@ static void trace_add(int trans_a, int trans_b, size_t M, size_t N, size_t K, si
 {
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
     if (*trace_count < trace_cap)
-        trace_buf[*trace_count] = (struct nn_gemm_shape){
-            trans_a, trans_b, M, N, K, lda, ldb, ldc, beta,
-            (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec)};
+        trace_buf[*trace_count] =
+            (struct nn_gemm_shape){trans_a, trans_b, M, N, K, lda, ldb, ldc, beta, secs};
     ++*trace_count;
 }
 
@@ -71,8 +71,8 @@ size_t nn_gemm_pack_size(size_t K, size_t N)
     return (N + NR - 1) / NR * NR * K;
 }
 
-void nn_gemm_pack_b(struct nn_bpack *p, float *buf, int trans_b, size_t K, size_t N,
-                    const float *B, size_t ldb)
+void nn_gemm_pack_b(struct nn_bpack *p, float *buf, int trans_b, size_t K, size_t N, const float *B,
+                    size_t ldb)
 {
     if (kernel_on < 0) nn_gemm_packed_kernel(1);
     *p = (struct nn_bpack){trans_b, K, N, ldb, B, kernel_on ? buf : NULL};
@@ -118,22 +118,22 @@ store_row(float *c, __m256 lo, __m256 hi, int beta1, size_t ncols)
  * R is 6 or 4 rows of accumulators (12 or 8 of the 16 AVX registers), named one by one so
  * that gcc keeps them in registers; rows past mr (<= R) repeat the last row and are not
  * stored. */
-#define ROW_PTRS(R)                                                                          \
-    const float *a0 = A, *a1 = A + (mr > 1 ? 1 : 0) * lda, *a2 = A + (mr > 2 ? 2 : mr - 1) * lda; \
-    const float *a3 = A + (mr > 3 ? 3 : mr - 1) * lda;                                       \
-    const float *a4 = A + (R > 4 ? (mr > 4 ? 4 : mr - 1) : 0) * lda;                          \
+#define ROW_PTRS(R)                                                                                \
+    const float *a0 = A, *a1 = A + (mr > 1 ? 1 : 0) * lda, *a2 = A + (mr > 2 ? 2 : mr - 1) * lda;  \
+    const float *a3 = A + (mr > 3 ? 3 : mr - 1) * lda;                                             \
+    const float *a4 = A + (R > 4 ? (mr > 4 ? 4 : mr - 1) : 0) * lda;                               \
     const float *a5 = A + (R > 5 ? (mr > 5 ? 5 : mr - 1) : 0) * lda
 
-#define FMA_ROW(i)                                                                           \
-    do {                                                                                     \
-        __m256 a = _mm256_broadcast_ss(a##i + k);                                            \
-        l##i = _mm256_fmadd_ps(a, b0, l##i);                                                 \
-        h##i = _mm256_fmadd_ps(a, b1, h##i);                                                 \
+#define FMA_ROW(i)                                                                                 \
+    do {                                                                                           \
+        __m256 a = _mm256_broadcast_ss(a##i + k);                                                  \
+        l##i = _mm256_fmadd_ps(a, b0, l##i);                                                       \
+        h##i = _mm256_fmadd_ps(a, b1, h##i);                                                       \
     } while (0)
 
 __attribute__((target("avx2,fma"))) static void tile6(size_t mr, size_t K, const float *A,
-                                                       size_t lda, const float *panel, float *C,
-                                                       size_t ldc, int beta1, size_t ncols)
+                                                      size_t lda, const float *panel, float *C,
+                                                      size_t ldc, int beta1, size_t ncols)
 {
     ROW_PTRS(6);
     __m256 l0 = _mm256_setzero_ps(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
@@ -156,8 +156,8 @@ __attribute__((target("avx2,fma"))) static void tile6(size_t mr, size_t K, const
 }
 
 __attribute__((target("avx2,fma"))) static void tile4(size_t mr, size_t K, const float *A,
-                                                       size_t lda, const float *panel, float *C,
-                                                       size_t ldc, int beta1, size_t ncols)
+                                                      size_t lda, const float *panel, float *C,
+                                                      size_t ldc, int beta1, size_t ncols)
 {
     ROW_PTRS(4);
     (void)a4;
@@ -178,10 +178,9 @@ __attribute__((target("avx2,fma"))) static void tile4(size_t mr, size_t K, const
 
 /* Rows in tiles of 6, with up to two tiles of 4 so that M = 6 n + 4 m where possible (32 =
  * 4·6 + 2·4: no wasted rows); a remainder of 1, 3 or 5 rows goes to one partial tile. */
-__attribute__((target("avx2,fma"))) static void packed_kernel(size_t M, const float *A,
-                                                               size_t lda,
-                                                               const struct nn_bpack *p,
-                                                               int beta1, float *C, size_t ldc)
+__attribute__((target("avx2,fma"))) static void packed_kernel(size_t M, const float *A, size_t lda,
+                                                              const struct nn_bpack *p, int beta1,
+                                                              float *C, size_t ldc)
 {
     const size_t K = p->K, N = p->N;
     const size_t n4 = M % 6 == 4 ? 1 : (M % 6 == 2 && M >= 8) ? 2 : 0;
@@ -191,11 +190,14 @@ __attribute__((target("avx2,fma"))) static void packed_kernel(size_t M, const fl
         const size_t ncols = N - jb * NR < NR ? N - jb * NR : NR;
         float *Cj = C + jb * NR;
         size_t i = 0;
-        for (; i < m6; i += 6) tile6(6, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+        for (; i < m6; i += 6)
+            tile6(6, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
         for (size_t t = 0; t < n4; t++, i += 4)
             tile4(4, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
-        if (M - i > 4) tile6(M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
-        else if (M > i) tile4(M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+        if (M - i > 4)
+            tile6(M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+        else if (M > i)
+            tile4(M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
     }
 }
 #endif

@@ -17,7 +17,6 @@
 #include "rng.h"
 #include "simd.h"
 
-
 /* ---------------------------------------------------------------- elementwise helpers */
 
 /* exp(x) for the gate nonlinearities, inline so that gcc vectorises the gate loops (libm's
@@ -80,8 +79,8 @@ static void add_row(float *restrict a, float *restrict b, const float *restrict 
 
 /* ---------------------------------------------------------------- conv1d */
 
-NN_SIMD void nn_conv1d_forward(float *y, float *cols, const float *x, const float *w, const float *b,
-                       const struct nn_conv_dims *d)
+NN_SIMD void nn_conv1d_forward(float *y, float *cols, const float *x, const float *w,
+                               const float *b, const struct nn_conv_dims *d)
 {
     const size_t B = d->B, T = d->T, To = d->To, ToB = To * B, CK = d->cin * d->K;
     for (size_t ci = 0; ci < d->cin; ci++) {
@@ -109,7 +108,7 @@ NN_SIMD void nn_conv1d_forward(float *y, float *cols, const float *x, const floa
 }
 
 NN_SIMD void nn_conv1d_backward(float *dx, float *dw, float *db, float *dcols, const float *dy,
-                        const float *cols, const float *w, const struct nn_conv_dims *d)
+                                const float *cols, const float *w, const struct nn_conv_dims *d)
 {
     const size_t B = d->B, T = d->T, To = d->To, ToB = To * B, CK = d->cin * d->K;
     for (size_t co = 0; co < d->cout; co++) db[co] += row_sum(dy + co * ToB, ToB);
@@ -146,7 +145,7 @@ NN_SIMD void nn_relu_forward(float *restrict y, const float *restrict x, size_t 
 }
 
 NN_SIMD void nn_relu_backward(float *restrict dx, const float *restrict dy, const float *restrict y,
-                      size_t n)
+                              size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float g = dy[i];
@@ -156,8 +155,8 @@ NN_SIMD void nn_relu_backward(float *restrict dx, const float *restrict dy, cons
 
 /* ---------------------------------------------------------------- maxpool1d */
 
-NN_SIMD void nn_maxpool_forward(float *restrict y, const float *restrict x, size_t C, size_t T, size_t B,
-                        size_t K)
+NN_SIMD void nn_maxpool_forward(float *restrict y, const float *restrict x, size_t C, size_t T,
+                                size_t B, size_t K)
 {
     const size_t To = T / K;
     for (size_t c = 0; c < C; c++)
@@ -173,8 +172,9 @@ NN_SIMD void nn_maxpool_forward(float *restrict y, const float *restrict x, size
         }
 }
 
-NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy, const float *restrict x,
-                         const float *restrict y, size_t C, size_t T, size_t B, size_t K)
+NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy,
+                                 const float *restrict x, const float *restrict y, size_t C,
+                                 size_t T, size_t B, size_t K)
 {
     const size_t To = T / K;
     for (size_t c = 0; c < C; c++) {
@@ -213,8 +213,9 @@ NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy, c
 
 /* One sample, one step: activates the gates g [4H] (i, f, g, o) in place and computes
  * c, tanh(c) and h [H]. restrict: the arrays never overlap, which lets gcc vectorise. */
-static inline __attribute__((always_inline)) void lstm_cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
-                              float *restrict tc, float *restrict h, size_t H)
+static inline __attribute__((always_inline)) void
+lstm_cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
+                  float *restrict tc, float *restrict h, size_t H)
 {
     float *restrict gi = g, *restrict gf = g + H, *restrict gg = g + 2 * H, *restrict go = g + 3 * H;
     for (size_t j = 0; j < H; j++) {
@@ -234,10 +235,10 @@ static inline __attribute__((always_inline)) void lstm_cell_forward(float *restr
 
 /* One sample, one step backward: gate pre-activation gradients dg [4H] from dh (through the
  * recurrence) + dout * dscale (the output's share) and dc; updates dc to dL/dc_{t-1}. */
-static inline __attribute__((always_inline)) void lstm_cell_backward(float *restrict dg, const float *restrict dh, float *restrict dc,
-                               const float *restrict g, const float *restrict cprev,
-                               const float *restrict tc, const float *restrict dout, float dscale,
-                               size_t H)
+static inline __attribute__((always_inline)) void
+lstm_cell_backward(float *restrict dg, const float *restrict dh, float *restrict dc,
+                   const float *restrict g, const float *restrict cprev, const float *restrict tc,
+                   const float *restrict dout, float dscale, size_t H)
 {
     const float *restrict gi = g, *restrict gf = g + H, *restrict gg = g + 2 * H;
     const float *restrict go = g + 3 * H;
@@ -260,9 +261,9 @@ size_t nn_lstm_pack_size(const struct nn_lstm_dims *d)
     return f > b ? f : b;
 }
 
-NN_SIMD void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs, float *wpack,
-                     const float *x, const float *w_ih, const float *w_hh, const float *b_ih,
-                     const float *b_hh, const struct nn_lstm_dims *d)
+NN_SIMD void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs,
+                             float *wpack, const float *x, const float *w_ih, const float *w_hh,
+                             const float *b_ih, const float *b_hh, const struct nn_lstm_dims *d)
 {
     const size_t B = d->B, T = d->T, H = d->H, G = 4 * H, TB = T * B, BH = B * H;
     /* input projection of all steps: gates [T*B][4H] = x^T [T*B][in] x W_ih^T, plus biases */
@@ -302,9 +303,9 @@ size_t nn_lstm_scratch(const struct nn_lstm_dims *d)
 }
 
 NN_SIMD void nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
-                      float *scratch, const float *dout, const float *x, const float *gates,
-                      const float *cs, const float *tcs, const float *hs, const float *w_ih,
-                      const float *w_hh, const struct nn_lstm_dims *d)
+                              float *scratch, const float *dout, const float *x, const float *gates,
+                              const float *cs, const float *tcs, const float *hs, const float *w_ih,
+                              const float *w_hh, const struct nn_lstm_dims *d)
 {
     const size_t B = d->B, T = d->T, H = d->H, G = 4 * H, TB = T * B, BH = B * H;
     float *dG = scratch;          /* [T][B][4H] gradients of the gate pre-activations */
@@ -380,7 +381,7 @@ void nn_dense_forward(float *y, const float *x, const float *w, const float *b, 
 }
 
 NN_SIMD void nn_dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                       const float *w, size_t B, size_t in, size_t out)
+                               const float *w, size_t B, size_t in, size_t out)
 {
     /* dW [out][in] += dy^T [out][B] x x [B][in] */
     nn_gemm(1, 0, out, in, B, 1.0f, dy, out, x, in, 1.0f, dw, in);
@@ -407,8 +408,7 @@ NN_SIMD void nn_flatten_backward(float *dx, const float *dy, size_t C, size_t T,
         for (size_t b = 0; b < B; b++) dx[ct * B + b] = dy[b * C * T + ct];
 }
 
-NN_SIMD void nn_to_ctb(float *restrict dst, const float *restrict src, size_t B, size_t C,
-                       size_t T)
+NN_SIMD void nn_to_ctb(float *restrict dst, const float *restrict src, size_t B, size_t C, size_t T)
 {
     /* transpose [B][C*T] -> [C*T][B] in 8 x 8 blocks (both sides touch whole cache lines) */
     const size_t n = C * T;

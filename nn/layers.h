@@ -55,10 +55,9 @@ struct nn_lstm_dims {
 /* wpack: nn_lstm_pack_size(d) floats of scratch (W_hh packed for the recurrent products). */
 size_t nn_lstm_pack_size(const struct nn_lstm_dims *d);
 void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs, float *wpack,
-                     const float *x,
-                     const float *w_ih /* [4H][in] */, const float *w_hh /* [4H][H] */,
-                     const float *b_ih /* [4H] */, const float *b_hh /* [4H] */,
-                     const struct nn_lstm_dims *d);
+                     const float *x, const float *w_ih /* [4H][in] */,
+                     const float *w_hh /* [4H][H] */, const float *b_ih /* [4H] */,
+                     const float *b_hh /* [4H] */, const struct nn_lstm_dims *d);
 /* Full backpropagation through time. scratch: nn_lstm_scratch(d) floats. */
 size_t nn_lstm_scratch(const struct nn_lstm_dims *d);
 void nn_lstm_backward(float *dx /* [in][T][B] or NULL */, float *dw_ih, float *dw_hh,

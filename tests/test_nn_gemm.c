@@ -89,8 +89,9 @@ static int check_packed(int tb, size_t M, size_t N, size_t K, float beta)
             for (size_t j = 0; j < ldc; j++) {
                 if (j >= N) {
                     if (C[i * ldc + j] != C0[i * ldc + j]) {
-                        fprintf(stderr, "packed tb=%d M=%zu N=%zu K=%zu: padding C[%zu][%zu] changed\n",
-                                tb, M, N, K, i, j);
+                        fprintf(stderr,
+                                "packed tb=%d M=%zu N=%zu K=%zu: padding C[%zu][%zu] changed\n", tb,
+                                M, N, K, i, j);
                         bad = 1;
                     }
                     continue;
@@ -103,7 +104,9 @@ static int check_packed(int tb, size_t M, size_t N, size_t K, float beta)
                 }
                 double ref = s + beta * (double)C0[i * ldc + j];
                 if (fabs(C[i * ldc + j] - ref) > 1e-5 * (1.0 + mag + fabs(C0[i * ldc + j]))) {
-                    fprintf(stderr, "packed tb=%d M=%zu N=%zu K=%zu beta=%g: C[%zu][%zu] = %.7g, expected %.7g\n",
+                    fprintf(stderr,
+                            "packed tb=%d M=%zu N=%zu K=%zu beta=%g: C[%zu][%zu] = %.7g, expected "
+                            "%.7g\n",
                             tb, M, N, K, beta, i, j, C[i * ldc + j], ref);
                     bad = 1;
                     break;
@@ -134,7 +137,8 @@ int main(void)
                 }
     printf("nn_gemm: %d of %d cases failed\n", fails, n);
     static const size_t pm[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 16, 32};
-    static const size_t pn[][2] = {{1, 1}, {15, 7}, {16, 5}, {17, 33}, {33, 128}, {512, 128}, {128, 512}};
+    static const size_t pn[][2] = {{1, 1},    {15, 7},    {16, 5},   {17, 33},
+                                   {33, 128}, {512, 128}, {128, 512}};
     int pfails = 0, pn_cases = 0;
     for (int kernel = 1; kernel >= 0; kernel--) {
         int on = nn_gemm_packed_kernel(kernel);
@@ -146,8 +150,8 @@ int main(void)
                         pfails += check_packed(tb, pm[a], pn[b][0], pn[b][1], (float)beta);
                         pn_cases++;
                     }
-        printf("nn_gemm_packed (%s): %d failed so far of %d cases\n", on ? "AVX2/FMA kernel" : "fallback",
-               pfails, pn_cases);
+        printf("nn_gemm_packed (%s): %d failed so far of %d cases\n",
+               on ? "AVX2/FMA kernel" : "fallback", pfails, pn_cases);
     }
     return fails || pfails ? 1 : 0;
 }
