@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from serpack import read_pack, strings  # noqa: E402
 from torch_model import DEFAULT_SPEC, build_model  # noqa: E402
+import ser_rng  # noqa: E402
 
 LABELS = ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"]
 
@@ -142,6 +143,10 @@ def main():
     ap.add_argument("--min-lr", type=float, default=1e-5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None, help="result JSON")
+    ap.add_argument("--ser-init", action="store_true",
+                    help="start from ser's initial weights for --seed (tests/ser_rng.py)")
+    ap.add_argument("--ser-order", action="store_true",
+                    help="visit the training set in ser's epoch order for --seed")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
 
@@ -163,6 +168,8 @@ def main():
 
     model = build_model(a.model, in_channels=x.shape[1], n_classes=len(LABELS),
                         in_len=x.shape[2])
+    if a.ser_init:
+        model.load_state_dict(ser_rng.init_state(model, a.seed), strict=True)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     stopper = KerasEarlyStopping(a.patience, a.min_delta)
     plateau = KerasReduceLROnPlateau(a.lr_factor, a.lr_patience, 1e-4, a.lr_cooldown, a.min_lr)
@@ -173,7 +180,12 @@ def main():
     for epoch in range(a.epochs):
         te0 = time.time()
         model.train()
-        perm = torch.randperm(n, generator=gen)
+        if a.ser_order:  # ser shuffles feature-file indices, ascending within the subset
+            pos = {int(i): k for k, i in enumerate(tr)}
+            perm = torch.tensor([pos[i] for i in ser_rng.epoch_order(sorted(int(i) for i in tr),
+                                                                     a.seed, epoch)])
+        else:
+            perm = torch.randperm(n, generator=gen)
         lsum, correct = 0.0, 0
         for s in range(0, n, B):
             idx = perm[s:s + B]

@@ -20,3 +20,11 @@ add_test(NAME train_resume_determinism_signals
                  ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/resume)
 set_tests_properties(train_resume_determinism_signals PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
                      FIXTURES_REQUIRED corpus10 TIMEOUT 900 RUN_SERIAL TRUE)
+
+# ser's whole training path (init, shuffle, dropout keys, partial batch, 2-rank allreduce,
+# Adam) against PyTorch from ser's exact initial weights, batch order and masks.
+add_test(NAME train_torch_identical_start
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/torch_identical_start.py ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/identical_start)
+set_tests_properties(train_torch_identical_start PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 300)

@@ -1,0 +1,68 @@
+"""ser_rng.py: ser's counter-based generator (nn/rng.h) in Python, and what ser draws with it:
+initial weights (nn_model_init) and the epoch shuffle of the training set (dist_shuffle in
+mpi/split.c). Lets the PyTorch reference start from ser's exact initial weights and visit
+ser's exact batch order (jobs/torch_reference.py --ser-init --ser-order)."""
+import math
+
+import numpy as np
+
+M64 = (1 << 64) - 1
+
+
+def mix(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def key(h, k):
+    return mix(h ^ mix((k + 0x9E3779B97F4A7C15) & M64))
+
+
+def hash5(k0, k1, k2, k3, k4):
+    h = 0x5E5E5E5E
+    for k in (k0, k1, k2, k3, k4):
+        h = key(h, k)
+    return h
+
+
+def uniform(bits):
+    """nn_rng_uniform: 24 random bits in [0, 1), exact in float32"""
+    return (bits >> 40) / 16777216.0
+
+
+def epoch_order(train_idx, seed, epoch):
+    """dist_shuffle(idx, n, seed, epoch): ser's order of the training set (feature-file indices,
+    ascending in train_idx) in epoch `epoch` (0-based)."""
+    a = list(train_idx)
+    k0 = key(seed, 0xE90C)
+    for i in range(len(a), 1, -1):
+        j = hash5(k0, epoch, i, 0x5817, 0) % i
+        a[i - 1], a[j] = a[j], a[i - 1]
+    return a
+
+
+def init_tensor(seed, ti, shape, bound):
+    """nn_model_init's values for tensor number ti (0-based over all parameter tensors)"""
+    h = key(key(key(0x1417, seed), 0x696E6974), ti)
+    n = int(np.prod(shape))
+    u = np.array([uniform(key(h, j)) for j in range(n)], dtype=np.float64)
+    return ((2.0 * u - 1.0) * bound).astype(np.float32).reshape(shape)
+
+
+def init_state(model, seed):
+    """ser's initial weights for a tests/torch_model.py model, as a state_dict of tensors.
+    Tensors are numbered in the model's parameter order (ser's order: per layer weight, bias;
+    LSTM weight_ih, weight_hh, bias_ih, bias_hh); the bound is 1/sqrt(fan_in) of the layer
+    (conv: in*k, dense: in, LSTM: hidden size), as PyTorch's defaults."""
+    import torch
+    out, bound = {}, None
+    for ti, (name, p) in enumerate(model.named_parameters()):
+        if "lstm" in name:
+            hidden = p.shape[0] // 4
+            bound = 1.0 / math.sqrt(hidden)
+        elif name.endswith("weight"):
+            fan = p.shape[1] * (p.shape[2] if p.dim() == 3 else 1)
+            bound = 1.0 / math.sqrt(fan)
+        out[name] = torch.from_numpy(init_tensor(seed, ti, tuple(p.shape), bound))
+    return out
