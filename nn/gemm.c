@@ -115,27 +115,24 @@ store_row(float *c, __m256 lo, __m256 hi, int beta1, size_t ncols)
 }
 
 /* One micro-tile: C rows [0, mr) × ncols columns = A rows × panel [K×16] (+ C if beta1).
- * R is 6 or 4 rows of accumulators (12 or 8 of the 16 AVX registers), named one by one so
- * that gcc keeps them in registers; rows past mr (<= R) repeat the last row and are not
- * stored. */
-#define ROW_PTRS(R)                                                                                \
-    const float *a0 = A, *a1 = A + (mr > 1 ? 1 : 0) * lda, *a2 = A + (mr > 2 ? 2 : mr - 1) * lda;  \
-    const float *a3 = A + (mr > 3 ? 3 : mr - 1) * lda;                                             \
-    const float *a4 = A + (R > 4 ? (mr > 4 ? 4 : mr - 1) : 0) * lda;                               \
-    const float *a5 = A + (R > 5 ? (mr > 5 ? 5 : mr - 1) : 0) * lda
-
+ * R (a constant: 6 or 4) rows of accumulators, 12 or 8 of the 16 AVX registers, named one by
+ * one so that gcc keeps them in registers and drops rows >= R; rows past mr (<= R) repeat the
+ * last row and are not stored. */
 #define FMA_ROW(i)                                                                                 \
     do {                                                                                           \
-        __m256 a = _mm256_broadcast_ss(a##i + k);                                                  \
+        __m256 a = _mm256_broadcast_ss(A + r##i + k);                                              \
         l##i = _mm256_fmadd_ps(a, b0, l##i);                                                       \
         h##i = _mm256_fmadd_ps(a, b1, h##i);                                                       \
     } while (0)
 
-__attribute__((target("avx2,fma"))) static void tile6(size_t mr, size_t K, const float *A,
-                                                      size_t lda, const float *panel, float *C,
-                                                      size_t ldc, int beta1, size_t ncols)
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile(const int R, size_t mr, size_t K, const float *A, size_t lda, const float *panel, float *C,
+     size_t ldc, int beta1, size_t ncols)
 {
-    ROW_PTRS(6);
+    /* offsets of the rows in A: row i, or the last row for i >= mr */
+    const size_t r0 = 0, r1 = (mr > 1 ? 1 : mr - 1) * lda, r2 = (mr > 2 ? 2 : mr - 1) * lda;
+    const size_t r3 = (mr > 3 ? 3 : mr - 1) * lda, r4 = (mr > 4 ? 4 : mr - 1) * lda;
+    const size_t r5 = (mr > 5 ? 5 : mr - 1) * lda;
     __m256 l0 = _mm256_setzero_ps(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
     __m256 l4 = l0, h4 = l0, l5 = l0, h5 = l0;
     for (size_t k = 0; k < K; k++) {
@@ -144,36 +141,14 @@ __attribute__((target("avx2,fma"))) static void tile6(size_t mr, size_t K, const
         FMA_ROW(1);
         FMA_ROW(2);
         FMA_ROW(3);
-        FMA_ROW(4);
-        FMA_ROW(5);
+        if (R > 4) {
+            FMA_ROW(4);
+            FMA_ROW(5);
+        }
     }
-    store_row(C, l0, h0, beta1, ncols);
-    if (mr > 1) store_row(C + ldc, l1, h1, beta1, ncols);
-    if (mr > 2) store_row(C + 2 * ldc, l2, h2, beta1, ncols);
-    if (mr > 3) store_row(C + 3 * ldc, l3, h3, beta1, ncols);
-    if (mr > 4) store_row(C + 4 * ldc, l4, h4, beta1, ncols);
-    if (mr > 5) store_row(C + 5 * ldc, l5, h5, beta1, ncols);
-}
-
-__attribute__((target("avx2,fma"))) static void tile4(size_t mr, size_t K, const float *A,
-                                                      size_t lda, const float *panel, float *C,
-                                                      size_t ldc, int beta1, size_t ncols)
-{
-    ROW_PTRS(4);
-    (void)a4;
-    (void)a5;
-    __m256 l0 = _mm256_setzero_ps(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
-    for (size_t k = 0; k < K; k++) {
-        __m256 b0 = _mm256_loadu_ps(panel + k * NR), b1 = _mm256_loadu_ps(panel + k * NR + 8);
-        FMA_ROW(0);
-        FMA_ROW(1);
-        FMA_ROW(2);
-        FMA_ROW(3);
-    }
-    store_row(C, l0, h0, beta1, ncols);
-    if (mr > 1) store_row(C + ldc, l1, h1, beta1, ncols);
-    if (mr > 2) store_row(C + 2 * ldc, l2, h2, beta1, ncols);
-    if (mr > 3) store_row(C + 3 * ldc, l3, h3, beta1, ncols);
+    __m256 lo[6] = {l0, l1, l2, l3, l4, l5}, hi[6] = {h0, h1, h2, h3, h4, h5};
+    for (size_t i = 0; i < mr && i < (size_t)R; i++)
+        store_row(C + i * ldc, lo[i], hi[i], beta1, ncols);
 }
 
 /* Rows in tiles of 6, with up to two tiles of 4 so that M = 6 n + 4 m where possible (32 =
@@ -191,13 +166,13 @@ __attribute__((target("avx2,fma"))) static void packed_kernel(size_t M, const fl
         float *Cj = C + jb * NR;
         size_t i = 0;
         for (; i < m6; i += 6)
-            tile6(6, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+            tile(6, 6, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
         for (size_t t = 0; t < n4; t++, i += 4)
-            tile4(4, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+            tile(4, 4, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
         if (M - i > 4)
-            tile6(M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+            tile(6, M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
         else if (M > i)
-            tile4(M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
+            tile(4, M - i, K, A + i * lda, lda, panel, Cj + i * ldc, ldc, beta1, ncols);
     }
 }
 #endif

@@ -17,6 +17,38 @@ static void fill(float *p, size_t n, uint64_t key)
     for (size_t i = 0; i < n; i++) p[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(key, i, 9, 9, 9)) - 1.0f;
 }
 
+/* C (after) against alpha op(A) op(B) + beta C0 in double; padding columns untouched.
+ * Returns 1 (with a message naming `what`) on the first mismatch. */
+static int verify(const char *what, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                  float beta, const float *A, size_t lda, const float *B, size_t ldb,
+                  const float *C, const float *C0, size_t ldc)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < ldc; j++) {
+            if (j >= N) { /* padding columns must be untouched */
+                if (C[i * ldc + j] == C0[i * ldc + j]) continue;
+                fprintf(stderr, "%s ta=%d tb=%d M=%zu N=%zu K=%zu: padding C[%zu][%zu] changed\n",
+                        what, ta, tb, M, N, K, i, j);
+                return 1;
+            }
+            double s = 0, mag = 0;
+            for (size_t k = 0; k < K; k++) {
+                double a = ta ? A[k * lda + i] : A[i * lda + k];
+                double b = tb ? B[j * ldb + k] : B[k * ldb + j];
+                s += a * b;
+                mag += fabs(a * b);
+            }
+            double ref = alpha * s + beta * (double)C0[i * ldc + j];
+            if (fabs(C[i * ldc + j] - ref) > 1e-5 * (1.0 + mag + fabs(C0[i * ldc + j]))) {
+                fprintf(stderr, "%s ta=%d tb=%d M=%zu N=%zu K=%zu beta=%g: C[%zu][%zu] = %.7g, "
+                                "expected %.7g\n",
+                        what, ta, tb, M, N, K, beta, i, j, C[i * ldc + j], ref);
+                return 1;
+            }
+        }
+    return 0;
+}
+
 static int check(int ta, int tb, size_t M, size_t N, size_t K, float alpha, float beta)
 {
     size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
@@ -34,27 +66,7 @@ static int check(int ta, int tb, size_t M, size_t N, size_t K, float alpha, floa
     fill(C, nc, 3 + K);
     for (size_t i = 0; i < nc; i++) C0[i] = C[i];
     nn_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    for (size_t i = 0; i < M && !bad; i++)
-        for (size_t j = 0; j < ldc; j++) {
-            if (j >= N) { /* padding columns must be untouched */
-                if (C[i * ldc + j] != C0[i * ldc + j]) bad = 1;
-                continue;
-            }
-            double s = 0, mag = 0;
-            for (size_t k = 0; k < K; k++) {
-                double a = ta ? A[k * lda + i] : A[i * lda + k];
-                double b = tb ? B[j * ldb + k] : B[k * ldb + j];
-                s += a * b;
-                mag += fabs(a * b);
-            }
-            double ref = alpha * s + beta * (double)C0[i * ldc + j];
-            if (fabs(C[i * ldc + j] - ref) > 1e-5 * (1.0 + mag + fabs(C0[i * ldc + j]))) {
-                fprintf(stderr, "gemm ta=%d tb=%d M=%zu N=%zu K=%zu: C[%zu][%zu] = %.7g, expected %.7g\n",
-                        ta, tb, M, N, K, i, j, C[i * ldc + j], ref);
-                bad = 1;
-                break;
-            }
-        }
+    bad = verify("gemm", ta, tb, M, N, K, alpha, beta, A, lda, B, ldb, C, C0, ldc);
 out:
     free(A);
     free(B);
@@ -85,33 +97,7 @@ static int check_packed(int tb, size_t M, size_t N, size_t K, float beta)
         fill(C, nc, 6 + K + 100 * (size_t)rep);
         for (size_t i = 0; i < nc; i++) C0[i] = C[i];
         nn_gemm_packed(M, A, lda, &pk, beta, C, ldc);
-        for (size_t i = 0; i < M && !bad; i++)
-            for (size_t j = 0; j < ldc; j++) {
-                if (j >= N) {
-                    if (C[i * ldc + j] != C0[i * ldc + j]) {
-                        fprintf(stderr,
-                                "packed tb=%d M=%zu N=%zu K=%zu: padding C[%zu][%zu] changed\n", tb,
-                                M, N, K, i, j);
-                        bad = 1;
-                    }
-                    continue;
-                }
-                double s = 0, mag = 0;
-                for (size_t k = 0; k < K; k++) {
-                    double a = A[i * lda + k], b = tb ? B[j * ldb + k] : B[k * ldb + j];
-                    s += a * b;
-                    mag += fabs(a * b);
-                }
-                double ref = s + beta * (double)C0[i * ldc + j];
-                if (fabs(C[i * ldc + j] - ref) > 1e-5 * (1.0 + mag + fabs(C0[i * ldc + j]))) {
-                    fprintf(stderr,
-                            "packed tb=%d M=%zu N=%zu K=%zu beta=%g: C[%zu][%zu] = %.7g, expected "
-                            "%.7g\n",
-                            tb, M, N, K, beta, i, j, C[i * ldc + j], ref);
-                    bad = 1;
-                    break;
-                }
-            }
+        bad = verify("packed", 0, tb, M, N, K, 1.0f, beta, A, lda, B, ldb, C, C0, ldc);
     }
 out:
     free(A);
