@@ -75,9 +75,11 @@ int dsp_pack_add_f64(struct dsp_pack *p, const char *name, double v, struct err 
 int dsp_pack_add_str(struct dsp_pack *p, const char *name, const char *s, struct err *e);
 
 /* level: a zlib level 0..9, or DSP_PACK_ENTROPY: Huffman coding only (zlib's Z_HUFFMAN_ONLY).
- * Float tensors gain nothing from deflate's match search (a 3.1 MB checkpoint: level 6 gives
- * 2.885 MB in 97 ms, Huffman only 2.893 MB in 21 ms), so checkpoints and feature files use
- * DSP_PACK_ENTROPY. Either way the file holds a standard zlib stream. */
+ * Model weights gain nothing from deflate's match search (a 3.1 MB checkpoint: level 6 gives
+ * 2.885 MB in 97 ms, level 1 2.896 MB in 88 ms, Huffman only 2.893 MB in 21 ms), so
+ * checkpoints, written every epoch, use DSP_PACK_ENTROPY. Feature files keep level 1: MFCC
+ * matrices do compress (58 MB: level 1 30 MB in 0.65 s, Huffman only 46 MB in 0.40 s).
+ * Either way the file holds a standard zlib stream. */
 #define DSP_PACK_ENTROPY (-2)
 
 /* Serialises, compresses (see level above) and writes atomically. */

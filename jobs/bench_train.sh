@@ -89,10 +89,15 @@ ser1t = med(tr[1]["epochs_2_3_samples_per_s"])
 def torch(mode, malloc):
     v = pick(lambda l: l.get("what") == "torch_train" and l["mode"] == mode and
              (l["malloc_mmap_threshold"] == "default") == (malloc == "default"))
+    if not v:  # every run of this kind failed or hung (reported above): nan in the table
+        return float("nan"), float("nan")
     return med([l["samples_per_s"] for l in v]), max(max(l["peak_rss_mib"]) for l in v)
+def best(*vals):
+    ok = [v for v in vals if v == v]
+    return max(ok) if ok else float("nan")
 t1d, r1d = torch("single", "default"); t1t, r1t = torch("single", "tuned")
 tNd, rNd = torch("ddp", "default"); tNt, rNt = torch("ddp", "tuned")
-t1, tN = max(t1d, t1t), max(tNd, tNt)
+t1, tN = best(t1d, t1t), best(tNd, tNt)
 print("\n| configuration | samples/s | peak RSS per process (MiB) |")
 print("|---|---|---|")
 print(f"| ser bench, 1 rank x 1 thread | {ser1:.0f} | |")

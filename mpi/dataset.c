@@ -131,7 +131,7 @@ int dist_dataset_save(const struct dist_dataset *d, const char *path, struct err
 {
     struct dsp_pack p = {0};
     int rc = build_pack(d, &p, e);
-    if (rc == 0) rc = dsp_pack_write(&p, path, DIST_FEAT_KIND, DSP_PACK_ENTROPY, e);
+    if (rc == 0) rc = dsp_pack_write(&p, path, DIST_FEAT_KIND, 1, e);
     dsp_pack_free(&p);
     return rc;
 }
