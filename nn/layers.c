@@ -182,15 +182,6 @@ NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy,
             const float *xw = x + (c * T + t * K) * B;
             float *dxw = dx + (c * T + t * K) * B;
             const float *yr = y + (c * To + t) * B, *dyr = dy + (c * To + t) * B;
-            if (K == 2) { /* the default model's pools: one pass */
-                for (size_t b = 0; b < B; b++) {
-                    float g = dyr[b], y0 = yr[b];
-                    float g1 = xw[B + b] == y0 ? g : 0.0f;
-                    dxw[b] = xw[b] == y0 ? g : 0.0f;
-                    dxw[B + b] = xw[b] == y0 ? 0.0f : g1;
-                }
-                continue;
-            }
             /* every position that equals the maximum gets dy ... */
             for (size_t k = 0; k < K; k++)
                 for (size_t b = 0; b < B; b++) {

@@ -371,8 +371,8 @@ int nn_model_create(struct nn_model **out, const char *spec, size_t in_channels,
             l->cs = falloc(T * mb * H, &fail);
             l->tcs = falloc(T * mb * H, &fail);
             l->hs = falloc((T + 1) * mb * H, &fail);
+            /* >= nn_lstm_pack_size(&d), which the forward pass uses of the same scratch */
             if (nn_lstm_scratch(&d) > scratch) scratch = nn_lstm_scratch(&d);
-            if (nn_lstm_pack_size(&d) > scratch) scratch = nn_lstm_pack_size(&d);
         }
     }
     m->scratch = falloc(scratch, &fail);

@@ -203,6 +203,13 @@ static void test_maxpool(size_t K)
     nn_maxpool_forward(ty, tx, 1, 4, 1, 2);
     nn_maxpool_backward(tdx, tdy, tx, ty, 1, 4, 1, 2);
     int ok = ty[0] == 2 && ty[1] == 1 && tdx[0] == 1 && tdx[1] == 0 && tdx[2] == 1 && tdx[3] == 0;
+    /* and with three per window: {1, 3, 3} -> the middle one, {4, 4, 4} -> the first */
+    float ux[6] = {1, 3, 3, 4, 4, 4}, uy[2], udx[6], udy[2] = {1, 1};
+    nn_maxpool_forward(uy, ux, 1, 6, 1, 3);
+    nn_maxpool_backward(udx, udy, ux, uy, 1, 6, 1, 3);
+    static const float want[6] = {0, 1, 0, 1, 0, 0};
+    ok = ok && uy[0] == 3 && uy[1] == 4;
+    for (int i = 0; i < 6; i++) ok = ok && udx[i] == want[i];
     printf("%-34s %s\n", "maxpool ties -> first max", ok ? "ok" : "FAIL");
     if (!ok) failures++;
     free(c.x), free(c.y), free(c.r), free(dx);
