@@ -80,10 +80,10 @@ out:
 
 struct dsp_loader {
     struct dsp_load_params p;
-    size_t n_out;     /* ceil(duration * sample_rate) */
-    float *frames;    /* [cap_frames * channels] interleaved decode buffer */
+    size_t n_out;  /* ceil(duration * sample_rate) */
+    float *frames; /* [cap_frames * channels] interleaved decode buffer */
     size_t cap_frames_x_ch;
-    float *mono;      /* [cap_mono] channel mean at the native rate */
+    float *mono; /* [cap_mono] channel mean at the native rate */
     size_t cap_mono;
     float *resampled; /* [cap_res] soxr output */
     size_t cap_res;
@@ -160,8 +160,8 @@ static int resample(struct dsp_loader *l, const char *path, int sr0, const float
         soxr_error_t serr = NULL;
         l->soxr = soxr_create((double)sr0, out_rate, 1, &serr, &io, &q, NULL);
         if (!l->soxr || serr)
-            return err_set(e, "%s: cannot resample %d Hz -> %d Hz: %s", path, sr0,
-                           l->p.sample_rate, serr ? serr : "soxr_create failed");
+            return err_set(e, "%s: cannot resample %d Hz -> %d Hz: %s", path, sr0, l->p.sample_rate,
+                           serr ? serr : "soxr_create failed");
         l->soxr_rate = sr0;
     } else {
         soxr_error_t serr = soxr_clear(l->soxr);
@@ -174,8 +174,8 @@ static int resample(struct dsp_loader *l, const char *path, int sr0, const float
     size_t fed = 0, done = 0;
     while (fed < n0) {
         size_t idone = 0, odone = 0;
-        soxr_error_t serr = soxr_process(l->soxr, x + fed, n0 - fed, &idone, y + done,
-                                         cap - done, &odone);
+        soxr_error_t serr =
+            soxr_process(l->soxr, x + fed, n0 - fed, &idone, y + done, cap - done, &odone);
         if (serr) return err_set(e, "%s: resampling failed: %s", path, serr);
         fed += idone;
         done += odone;
@@ -220,8 +220,8 @@ int dsp_loader_load(struct dsp_loader *l, const char *path, float *y, size_t *n_
         goto out;
     }
     if (start > 0 && sf_seek(f, start, SEEK_SET) != start) {
-        rc = err_set(e, "%s: cannot seek to frame %lld: %s", path, (long long)start,
-                     sf_strerror(f));
+        rc =
+            err_set(e, "%s: cannot seek to frame %lld: %s", path, (long long)start, sf_strerror(f));
         goto out;
     }
     if (want <= 0 || (uint64_t)want > SIZE_MAX / sizeof(float) / (size_t)ch) {

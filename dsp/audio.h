@@ -11,10 +11,10 @@
 #include "err.h"
 
 struct dsp_audio_info {
-    int sample_rate;  /* Hz, as stored in the file */
+    int sample_rate; /* Hz, as stored in the file */
     int channels;
-    int64_t frames;   /* frames actually decodable */
-    int format;       /* libsndfile SF_FORMAT_* (container | subtype) */
+    int64_t frames; /* frames actually decodable */
+    int format;     /* libsndfile SF_FORMAT_* (container | subtype) */
 };
 
 /* Opens `path` with libsndfile and decodes every frame, so that unreadable, empty (no

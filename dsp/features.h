@@ -31,14 +31,15 @@ int dsp_features_create(struct dsp_features **f, const struct dsp_features_param
                         struct err *e);
 
 size_t dsp_features_n_mfcc(const struct dsp_features *f); /* 40 */
-size_t dsp_features_frames(const struct dsp_features *f); /* 1 + floor(ceil(duration*sr)/hop) = 130 */
+size_t
+dsp_features_frames(const struct dsp_features *f); /* 1 + floor(ceil(duration*sr)/hop) = 130 */
 
 /* Loads `path` (any format/rate/channel count libsndfile reads) and writes its MFCC matrix
  * to out: [n_mfcc][frames] row-major (coefficient-major), float32. Returns 0, or -1 with e
  * naming the file and the problem (unreadable, shorter than the offset, non-finite samples,
  * ...); out is then unspecified. */
-int dsp_features_file(struct dsp_features *f, const char *path,
-                      float *out /* [n_mfcc][frames] */, struct err *e);
+int dsp_features_file(struct dsp_features *f, const char *path, float *out /* [n_mfcc][frames] */,
+                      struct err *e);
 
 /* The 22050 Hz signal of the last successful dsp_features_file call, zero-padded to the
  * full duration: [*n] floats (66150); *n_loaded (may be NULL) = samples before padding.

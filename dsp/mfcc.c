@@ -22,9 +22,9 @@ static const double PI = 3.14159265358979323846;
 struct dsp_mfcc {
     struct dsp_mfcc_params p;
     size_t max_samples, max_frames, n_bins;
-    float *window;           /* [n_fft] periodic Hann */
-    float *fft_in;           /* [n_fft] (fftwf_malloc) windowed frame */
-    fftwf_complex *fft_out;  /* [n_bins] (fftwf_malloc) */
+    float *window;          /* [n_fft] periodic Hann */
+    float *fft_in;          /* [n_fft] (fftwf_malloc) windowed frame */
+    fftwf_complex *fft_out; /* [n_bins] (fftwf_malloc) */
     fftwf_plan plan;
     float *power;            /* [n_bins] */
     double *mel_f;           /* [n_mels + 2] band edges, Hz */
@@ -161,8 +161,7 @@ int dsp_mfcc_create(struct dsp_mfcc **out, const struct dsp_mfcc_params *pp, siz
     if (!(p.fmax > 0.0)) p.fmax = p.sample_rate / 2.0;
     if (p.sample_rate <= 0 || p.n_fft < 4 || p.n_fft % 2 || p.n_fft > (1 << 20) || p.hop <= 0 ||
         p.n_mels <= 0 || p.n_mfcc <= 0 || p.n_mfcc > p.n_mels || !(p.fmin >= 0.0) ||
-        !(p.fmax > p.fmin) || p.fmax > p.sample_rate / 2.0 || !(p.amin > 0.0) ||
-        isnan(p.top_db))
+        !(p.fmax > p.fmin) || p.fmax > p.sample_rate / 2.0 || !(p.amin > 0.0) || isnan(p.top_db))
         return err_set(e,
                        "mfcc: invalid parameters (sr %d, n_fft %d, hop %d, n_mels %d, n_mfcc %d, "
                        "fmin %g, fmax %g, amin %g, top_db %g)",

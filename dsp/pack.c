@@ -27,11 +27,16 @@ enum { HEADER_SIZE = 44, PAYLOAD_HEAD = 8 };
 size_t dsp_pack_dtype_size(enum dsp_pack_dtype t)
 {
     switch (t) {
-    case DSP_PACK_U8: return 1;
-    case DSP_PACK_I32: return 4;
-    case DSP_PACK_F32: return 4;
-    case DSP_PACK_I64: return 8;
-    case DSP_PACK_F64: return 8;
+    case DSP_PACK_U8:
+        return 1;
+    case DSP_PACK_I32:
+        return 4;
+    case DSP_PACK_F32:
+        return 4;
+    case DSP_PACK_I64:
+        return 8;
+    case DSP_PACK_F64:
+        return 8;
     }
     return 0;
 }
@@ -80,9 +85,9 @@ static size_t pad8(size_t n)
 }
 
 /* Grows the record index by one slot and fills it with the record at payload offset `off`. */
-static int index_push(struct dsp_pack *p, const char *name, size_t name_len,
-                      enum dsp_pack_dtype t, int ndim, const uint64_t *dims, uint64_t count,
-                      size_t data_off, struct err *e)
+static int index_push(struct dsp_pack *p, const char *name, size_t name_len, enum dsp_pack_dtype t,
+                      int ndim, const uint64_t *dims, uint64_t count, size_t data_off,
+                      struct err *e)
 {
     if (p->nrecs == p->caprecs) {
         size_t cap = p->caprecs ? 2 * p->caprecs : 16;
@@ -291,7 +296,8 @@ int dsp_write_atomic(const char *path, const void *data, size_t len, struct err 
     if (dir) {
         char *slash = strrchr(dir, '/');
         const char *dname = ".";
-        if (slash == dir) dname = "/";
+        if (slash == dir)
+            dname = "/";
         else if (slash) {
             *slash = 0;
             dname = dir;
@@ -389,8 +395,7 @@ int dsp_pack_decode(struct dsp_pack *p, const unsigned char *in, size_t inlen, u
     char want[5], got[5];
     if (inlen < HEADER_SIZE)
         return err_set(e, "%s: not a ser file (only %zu bytes; truncated?)", what, inlen);
-    if (memcmp(in, pack_magic, 8) != 0)
-        return err_set(e, "%s: not a ser file (bad magic)", what);
+    if (memcmp(in, pack_magic, 8) != 0) return err_set(e, "%s: not a ser file (bad magic)", what);
     if (crc32_big(in, 40) != get_u32(in + 40))
         return err_set(e, "%s: header checksum mismatch (file damaged)", what);
     uint32_t version = get_u32(in + 8);
@@ -410,11 +415,10 @@ int dsp_pack_decode(struct dsp_pack *p, const unsigned char *in, size_t inlen, u
     if (crc32_big(in + HEADER_SIZE, (size_t)clen) != get_u32(in + 36))
         return err_set(e, "%s: compressed data checksum mismatch (file damaged)", what);
     if (rawlen < PAYLOAD_HEAD || rawlen / MAX_RATIO > clen + 64 || rawlen > SIZE_MAX / 2)
-        return err_set(e, "%s: implausible payload size %llu", what,
-                       (unsigned long long)rawlen);
+        return err_set(e, "%s: implausible payload size %llu", what, (unsigned long long)rawlen);
     p->buf = malloc((size_t)rawlen);
-    if (!p->buf) return err_set(e, "%s: out of memory (%llu bytes)", what,
-                                (unsigned long long)rawlen);
+    if (!p->buf)
+        return err_set(e, "%s: out of memory (%llu bytes)", what, (unsigned long long)rawlen);
     p->cap = (size_t)rawlen;
     uLongf dlen = (uLongf)rawlen;
     int zr = uncompress(p->buf, &dlen, in + HEADER_SIZE, (uLong)clen);
@@ -471,11 +475,16 @@ const struct dsp_pack_rec *dsp_pack_find(const struct dsp_pack *p, const char *n
 static const char *dtype_name(enum dsp_pack_dtype t)
 {
     switch (t) {
-    case DSP_PACK_U8: return "u8";
-    case DSP_PACK_I32: return "i32";
-    case DSP_PACK_I64: return "i64";
-    case DSP_PACK_F32: return "f32";
-    case DSP_PACK_F64: return "f64";
+    case DSP_PACK_U8:
+        return "u8";
+    case DSP_PACK_I32:
+        return "i32";
+    case DSP_PACK_I64:
+        return "i64";
+    case DSP_PACK_F32:
+        return "f32";
+    case DSP_PACK_F64:
+        return "f64";
     }
     return "?";
 }

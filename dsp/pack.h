@@ -30,13 +30,13 @@
 
 #include "err.h"
 
-#define DSP_PACK_VERSION 1u
+#define DSP_PACK_VERSION  1u
 #define DSP_PACK_MAX_NDIM 8
 #define DSP_PACK_FOURCC(a, b, c, d)                                                                \
     ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 
 enum dsp_pack_dtype {
-    DSP_PACK_U8 = 1,  /* bytes; strings are U8 records of their length (no NUL) */
+    DSP_PACK_U8 = 1, /* bytes; strings are U8 records of their length (no NUL) */
     DSP_PACK_I32 = 2,
     DSP_PACK_I64 = 3,
     DSP_PACK_F32 = 4,
@@ -44,20 +44,20 @@ enum dsp_pack_dtype {
 };
 
 struct dsp_pack_rec {
-    const char *name;             /* NUL-terminated copy owned by the pack */
+    const char *name; /* NUL-terminated copy owned by the pack */
     enum dsp_pack_dtype dtype;
     int ndim;
     uint64_t dims[DSP_PACK_MAX_NDIM];
-    uint64_t count;               /* product of dims (1 for ndim 0) */
-    const void *data;             /* count elements, 8-byte aligned, owned by the pack; valid
-                                     until the next dsp_pack_add */
-    size_t offset;                /* of data within the payload (internal) */
+    uint64_t count;   /* product of dims (1 for ndim 0) */
+    const void *data; /* count elements, 8-byte aligned, owned by the pack; valid
+                         until the next dsp_pack_add */
+    size_t offset;    /* of data within the payload (internal) */
 };
 
 /* A pack being built (dsp_pack_add) or one that was read (dsp_pack_read). Zero-initialise
  * before first use; release with dsp_pack_free, which accepts a partly built pack. */
 struct dsp_pack {
-    unsigned char *buf;           /* payload (without the record count) */
+    unsigned char *buf; /* payload (without the record count) */
     size_t len, cap;
     struct dsp_pack_rec *recs;
     size_t nrecs, caprecs;

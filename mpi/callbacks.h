@@ -18,11 +18,11 @@
 #define SER_CALLBACKS_H
 
 struct dist_stopper {
-    int mode_max;      /* 0: lower is better (val_loss); 1: higher is better (val_accuracy) */
-    double min_delta;  /* >= 0 */
+    int mode_max;     /* 0: lower is better (val_loss); 1: higher is better (val_accuracy) */
+    double min_delta; /* >= 0 */
     int patience;
     double best;
-    int best_epoch;    /* -1 before the first epoch */
+    int best_epoch; /* -1 before the first epoch */
     int wait;
 };
 
@@ -33,9 +33,9 @@ int dist_stopper_update(struct dist_stopper *s, int epoch, double current, int *
 
 struct dist_plateau {
     int mode_max;
-    double factor;     /* 0 < factor < 1 */
+    double factor; /* 0 < factor < 1 */
     int patience;
-    double min_delta;  /* Keras default 1e-4 */
+    double min_delta; /* Keras default 1e-4 */
     int cooldown;
     double min_lr;
     double best;

@@ -43,8 +43,7 @@ int dist_ckpt_save(const struct dist_ckpt *c, const struct nn_model *m, const ch
         dsp_pack_add_i64(&p, "in_len", (int64_t)c->in_len, e) ||
         dsp_pack_add_i64(&p, "n_classes", (int64_t)c->n_classes, e) ||
         dist_params_pack(&p, &c->params, e) ||
-        dist_pack_add_strings(&p, "label_names", (char *const *)dsp_label_names, DSP_N_LABELS,
-                              e) ||
+        dist_pack_add_strings(&p, "label_names", (char *const *)dsp_label_names, DSP_N_LABELS, e) ||
         add_f32(&p, "norm.mean", c->mean, c->in_channels, e) ||
         add_f32(&p, "norm.std", c->std, c->in_channels, e) ||
         dsp_pack_add_i64(&p, "nparams", (int64_t)c->nparams, e) ||
@@ -184,8 +183,7 @@ int dist_ckpt_decode(struct dist_ckpt *c, const unsigned char *buf, size_t len, 
     return rc;
 }
 
-static int from_pack(struct dist_ckpt *c, const struct dsp_pack *p, const char *path,
-                     struct err *e)
+static int from_pack(struct dist_ckpt *c, const struct dsp_pack *p, const char *path, struct err *e)
 {
     struct nn_model *m = NULL;
     int rc = -1;
@@ -204,8 +202,7 @@ static int from_pack(struct dist_ckpt *c, const struct dsp_pack *p, const char *
                           dsp_label_names[i]);
     dist_free_strings(names, DSP_N_LABELS);
     if (lrc) goto out;
-    if (c->n_classes != DSP_N_LABELS)
-        goto bad_classes;
+    if (c->n_classes != DSP_N_LABELS) goto bad_classes;
     struct err me = {{0}};
     if (nn_model_create(&m, c->spec, c->in_channels, c->in_len, c->n_classes, 1, &me)) {
         err_set(e, "%s: model spec does not build: %s", path, me.msg);
@@ -303,8 +300,7 @@ out:
     return rc;
 }
 
-int dist_ckpt_model(const struct dist_ckpt *c, size_t max_batch, struct nn_model **m,
-                    struct err *e)
+int dist_ckpt_model(const struct dist_ckpt *c, size_t max_batch, struct nn_model **m, struct err *e)
 {
     if (nn_model_create(m, c->spec, c->in_channels, c->in_len, c->n_classes, max_batch, e))
         return -1;

@@ -34,28 +34,28 @@ enum {
 };
 
 struct dist_ckpt {
-    char *version;        /* ser version that wrote it */
-    char *spec;           /* canonical model spec */
+    char *version; /* ser version that wrote it */
+    char *spec;    /* canonical model spec */
     size_t in_channels, in_len, n_classes;
     struct dsp_features_params params;
-    float *mean, *std;    /* [in_channels] normalisation (train set) */
+    float *mean, *std; /* [in_channels] normalisation (train set) */
     size_t nparams;
-    float *weights;       /* [nparams], flat in the model's tensor order */
-    float *best;          /* [nparams] best weights so far, or NULL */
+    float *weights;         /* [nparams], flat in the model's tensor order */
+    float *best;            /* [nparams] best weights so far, or NULL */
     float *adam_m, *adam_v; /* [nparams] each, or NULL (model only) */
     uint64_t adam_t;
     double lr, beta1, beta2, eps, weight_decay;
-    int64_t epoch;        /* epochs completed */
-    int64_t batch;        /* batches completed in epoch `epoch` (0 at a boundary) */
+    int64_t epoch; /* epochs completed */
+    int64_t batch; /* batches completed in epoch `epoch` (0 at a boundary) */
     int64_t seed;
-    int done;             /* training stopped early (it never resumes past that) */
-    char *split;          /* "random" or "speaker:NAME" */
-    uint64_t split_hash;  /* of the file list and its split assignment */
-    char *config;         /* the run's configuration, "key = value" lines */
+    int done;            /* training stopped early (it never resumes past that) */
+    char *split;         /* "random" or "speaker:NAME" */
+    uint64_t split_hash; /* of the file list and its split assignment */
+    char *config;        /* the run's configuration, "key = value" lines */
     struct dist_stopper stopper;
     struct dist_plateau plateau;
     size_t n_hist;
-    double *hist;         /* [n_hist][DIST_H_COLS] */
+    double *hist; /* [n_hist][DIST_H_COLS] */
     /* Running sums of the interrupted epoch (mid-epoch checkpoints). */
     double epoch_loss_sum, epoch_correct, epoch_seen, epoch_seconds;
 };

@@ -23,8 +23,7 @@ void cli_help(FILE *f, const char *usage, const char *summary, const struct cli_
 }
 
 int cli_parse(int argc, char **argv, const char *usage, const char *summary,
-              const struct cli_opt *opts, int nopts, cli_apply_fn apply, void *ctx,
-              int *first_pos)
+              const struct cli_opt *opts, int nopts, cli_apply_fn apply, void *ctx, int *first_pos)
 {
     struct option *lo = calloc((size_t)nopts + 2, sizeof *lo);
     if (!lo) {
@@ -168,8 +167,7 @@ int cli_long(const char *opt, const char *arg, long lo, long hi, long *out, stru
     return 0;
 }
 
-int cli_double(const char *opt, const char *arg, double lo, double hi, double *out,
-               struct err *e)
+int cli_double(const char *opt, const char *arg, double lo, double hi, double *out, struct err *e)
 {
     char *end;
     errno = 0;

@@ -29,8 +29,7 @@ enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = 2 };
  * first positional argument. CLI_HELP: help was printed to stdout (exit 0). CLI_ERROR: a
  * message was printed to stderr (exit 1). */
 int cli_parse(int argc, char **argv, const char *usage, const char *summary,
-              const struct cli_opt *opts, int nopts, cli_apply_fn apply, void *ctx,
-              int *first_pos);
+              const struct cli_opt *opts, int nopts, cli_apply_fn apply, void *ctx, int *first_pos);
 
 /* Prints "usage: ..." and the option table. */
 void cli_help(FILE *f, const char *usage, const char *summary, const struct cli_opt *opts,
@@ -46,7 +45,6 @@ int cli_config_text(const char *text, const char *what, const struct cli_opt *op
 
 /* Strict number parsing for option values: the whole string must be a number in range. */
 int cli_long(const char *opt, const char *arg, long lo, long hi, long *out, struct err *e);
-int cli_double(const char *opt, const char *arg, double lo, double hi, double *out,
-               struct err *e);
+int cli_double(const char *opt, const char *arg, double lo, double hi, double *out, struct err *e);
 
 #endif

@@ -34,11 +34,18 @@ static int bench_apply(void *ctx, int index, const char *arg, struct err *e)
 {
     struct bench_cfg *c = ctx;
     switch (index) {
-    case 0: return cli_long("threads", arg, 1, 256, &c->threads, e);
-    case 1: return cli_long("batch", arg, 1, 4096, &c->batch, e);
-    case 2: return cli_long("repeat", arg, 1, 100000, &c->repeat, e);
-    case 3: c->model = arg; return 0;
-    case 4: c->shapes = 1; return 0;
+    case 0:
+        return cli_long("threads", arg, 1, 256, &c->threads, e);
+    case 1:
+        return cli_long("batch", arg, 1, 4096, &c->batch, e);
+    case 2:
+        return cli_long("repeat", arg, 1, 100000, &c->repeat, e);
+    case 3:
+        c->model = arg;
+        return 0;
+    case 4:
+        c->shapes = 1;
+        return 0;
     }
     return 0;
 }
@@ -72,7 +79,8 @@ static double median(double *v, size_t n)
 
 static void fill(float *p, size_t n, uint64_t key)
 {
-    for (size_t i = 0; i < n; i++) p[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(key, i, 0, 0, 0)) - 1.0f;
+    for (size_t i = 0; i < n; i++)
+        p[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(key, i, 0, 0, 0)) - 1.0f;
 }
 
 static int same_shape(const struct nn_gemm_shape *a, const struct nn_gemm_shape *b)
@@ -126,11 +134,11 @@ int cmd_bench(int argc, char **argv)
 {
     struct bench_cfg cfg = {1, 32, 20, NN_DEFAULT_SPEC, 0};
     int first;
-    int rc = cli_parse(argc, argv, "ser bench [--threads N] [--batch B] [--repeat R] [--model SPEC]",
-                       "Measure training and inference throughput on synthetic input, and the "
-                       "GEMM-bound limit of a training step. Prints one JSON line per measurement.",
-                       bench_opts, (int)(sizeof bench_opts / sizeof bench_opts[0]), bench_apply,
-                       &cfg, &first);
+    int rc = cli_parse(
+        argc, argv, "ser bench [--threads N] [--batch B] [--repeat R] [--model SPEC]",
+        "Measure training and inference throughput on synthetic input, and the "
+        "GEMM-bound limit of a training step. Prints one JSON line per measurement.",
+        bench_opts, (int)(sizeof bench_opts / sizeof bench_opts[0]), bench_apply, &cfg, &first);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 1;
     if (first < argc) {

@@ -31,13 +31,19 @@ static int features_apply(void *ctx, int index, const char *arg, struct err *e)
 {
     struct features_opts *o = ctx;
     switch (index) {
-    case 0: o->npy = arg; return 0;
-    case 1: o->signal = arg; return 0;
-    case 2: return cli_double("offset", arg, 0.0, 1e6, &o->p.load.offset_s, e);
+    case 0:
+        o->npy = arg;
+        return 0;
+    case 1:
+        o->signal = arg;
+        return 0;
+    case 2:
+        return cli_double("offset", arg, 0.0, 1e6, &o->p.load.offset_s, e);
     case 3:
         if (cli_double("duration", arg, 1e-3, 3600.0, &o->p.load.duration_s, e)) return -1;
         return 0;
-    default: return err_set(e, "internal error: option %d", index);
+    default:
+        return err_set(e, "internal error: option %d", index);
     }
 }
 
@@ -52,8 +58,8 @@ int cmd_features(int argc, char **argv)
     dsp_features_default_params(&o.p);
     /* Options may come before or after FILE: parse, take FILE, parse the rest. */
     int pos = 0;
-    int rc = cli_parse(argc, argv, FEATURES_USAGE, FEATURES_SUMMARY, features_table,
-                       FEATURES_NOPTS, features_apply, &o, &pos);
+    int rc = cli_parse(argc, argv, FEATURES_USAGE, FEATURES_SUMMARY, features_table, FEATURES_NOPTS,
+                       features_apply, &o, &pos);
     if (rc == CLI_HELP) return 0;
     if (rc != CLI_OK) return 1;
     if (pos >= argc) {

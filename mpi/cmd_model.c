@@ -147,15 +147,19 @@ int cmd_predict(int argc, char **argv)
     }
     size_t C = dsp_features_n_mfcc(fx), T = dsp_features_frames(fx);
     if (C != ck.in_channels || T != ck.in_len) {
-        fprintf(stderr, "ser predict: %s: model expects %zu x %zu features, the pipeline gives "
-                        "%zu x %zu\n", c.model, ck.in_channels, ck.in_len, C, T);
+        fprintf(stderr,
+                "ser predict: %s: model expects %zu x %zu features, the pipeline gives "
+                "%zu x %zu\n",
+                c.model, ck.in_channels, ck.in_len, C, T);
         status = 1;
         goto out;
     }
     for (int i = pos; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) status |= walk(argv[i], &files, 0);
-        else if (paths_push(&files, argv[i])) status = 1;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+            status |= walk(argv[i], &files, 0);
+        else if (paths_push(&files, argv[i]))
+            status = 1;
     }
     x = malloc(C * T * sizeof *x);
     if (!x) {
@@ -213,8 +217,9 @@ struct export_cli {
 };
 
 static const struct cli_opt export_opts[] = {
-    {"npz", "OUT.npz", "write the weights (PyTorch state_dict names and shapes), feature_mean, "
-                       "feature_std and labels"},
+    {"npz", "OUT.npz",
+     "write the weights (PyTorch state_dict names and shapes), feature_mean, "
+     "feature_std and labels"},
 };
 
 static int export_apply(void *ctx, int i, const char *arg, struct err *e)
@@ -305,12 +310,13 @@ int cmd_info(int argc, char **argv)
            ck.version);
     printf("model        %s\n", ck.spec);
     printf("input        %zu x %zu MFCC (sr %d, n_fft %d, hop %d, %d mels; offset %g s, "
-           "duration %g s)\n", ck.in_channels, ck.in_len, ck.params.load.sample_rate,
-           ck.params.mfcc.n_fft, ck.params.mfcc.hop, ck.params.mfcc.n_mels,
-           ck.params.load.offset_s, ck.params.load.duration_s);
+           "duration %g s)\n",
+           ck.in_channels, ck.in_len, ck.params.load.sample_rate, ck.params.mfcc.n_fft,
+           ck.params.mfcc.hop, ck.params.mfcc.n_mels, ck.params.load.offset_s,
+           ck.params.load.duration_s);
     printf("parameters   %zu in %zu tensors\n", ck.nparams, nn_model_ntensors(m));
-    printf("position     epoch %lld done, batch %lld; Adam step %llu, lr %g\n",
-           (long long)ck.epoch, (long long)ck.batch, (unsigned long long)ck.adam_t, ck.lr);
+    printf("position     epoch %lld done, batch %lld; Adam step %llu, lr %g\n", (long long)ck.epoch,
+           (long long)ck.batch, (unsigned long long)ck.adam_t, ck.lr);
     printf("state        %s%s\n", ck.adam_m ? "optimizer moments" : "weights only",
            ck.best ? ", best weights" : "");
     printf("split        %s, seed %lld\n", ck.split, (long long)ck.seed);
@@ -323,8 +329,8 @@ int cmd_info(int argc, char **argv)
         for (size_t i = 0; i < ck.n_hist; i++) {
             const double *h = ck.hist + i * DIST_H_COLS;
             printf("             %5zu  %10.4f  %9.4f  %8.4f  %7.4f  %.3g\n", i + 1,
-                   h[DIST_H_TRAIN_LOSS], h[DIST_H_TRAIN_ACC], h[DIST_H_VAL_LOSS],
-                   h[DIST_H_VAL_ACC], h[DIST_H_LR]);
+                   h[DIST_H_TRAIN_LOSS], h[DIST_H_TRAIN_ACC], h[DIST_H_VAL_LOSS], h[DIST_H_VAL_ACC],
+                   h[DIST_H_LR]);
         }
     }
     printf("tensors\n");

@@ -13,7 +13,7 @@ size_t dist_dataset_dim(const struct dist_dataset *d)
 
 /* n strings, NUL-terminated, back to back. */
 int dist_pack_add_strings(struct dsp_pack *p, const char *name, char *const *s, size_t n,
-                       struct err *e)
+                          struct err *e)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) total += strlen(s[i]) + 1;
@@ -32,7 +32,7 @@ int dist_pack_add_strings(struct dsp_pack *p, const char *name, char *const *s, 
 }
 
 int dist_pack_get_strings(const struct dsp_pack *p, const char *what, const char *name, size_t n,
-                       char ***out, struct err *e)
+                          char ***out, struct err *e)
 {
     const struct dsp_pack_rec *r = dsp_pack_need(p, what, name, DSP_PACK_U8, 0, e);
     if (!r) return -1;

@@ -25,15 +25,15 @@
 #define DIST_FEAT_KIND DSP_PACK_FOURCC('F', 'E', 'A', 'T')
 
 struct dist_dataset {
-    size_t n;             /* usable samples */
+    size_t n; /* usable samples */
     size_t n_mfcc, frames;
-    float *x;             /* [n][n_mfcc][frames] */
-    int32_t *label;       /* [n] */
-    char **path;          /* [n] */
-    char **speaker;       /* [n] */
+    float *x;       /* [n][n_mfcc][frames] */
+    int32_t *label; /* [n] */
+    char **path;    /* [n] */
+    char **speaker; /* [n] */
     size_t n_skipped;
-    char **skip_path;     /* [n_skipped] */
-    char **skip_reason;   /* [n_skipped] */
+    char **skip_path;   /* [n_skipped] */
+    char **skip_reason; /* [n_skipped] */
     struct dsp_features_params params;
     uint64_t cache_key;
 };

@@ -186,8 +186,10 @@ int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_d
 
     /* 1. Rank 0 scans and checks the cache. */
     if (rank == 0) {
-        if (dsp_scan(o->data, 0, &corpus, e)) ok = 0;
-        else if (filelist_from_corpus(&fl, &corpus)) ok = 0, err_set(e, "out of memory");
+        if (dsp_scan(o->data, 0, &corpus, e))
+            ok = 0;
+        else if (filelist_from_corpus(&fl, &corpus))
+            ok = 0, err_set(e, "out of memory");
         if (ok) {
             key = cache_key(&corpus, &o->params);
             struct stat st;
@@ -216,8 +218,8 @@ int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_d
     }
     if (hdr[1]) {
         if (rank == 0 && o->verbose)
-            fprintf(stderr, "ser: features up to date: %s (%zu files, %zu skipped)\n", o->out,
-                    d->n, d->n_skipped);
+            fprintf(stderr, "ser: features up to date: %s (%zu files, %zu skipped)\n", o->out, d->n,
+                    d->n_skipped);
         dsp_corpus_free(&corpus);
         filelist_free(&fl);
         return o->all_ranks ? bcast_dataset(comm, rank, d, e) : 0;
@@ -286,7 +288,8 @@ int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_d
 
     /* 4. Gather matrices, statuses and reasons (in samples, so counts stay small). */
     int root_only = !o->all_ranks;
-    int *counts = malloc((size_t)size * sizeof *counts), *displs = malloc((size_t)size * sizeof *displs);
+    int *counts = malloc((size_t)size * sizeof *counts),
+        *displs = malloc((size_t)size * sizeof *displs);
     size_t recv_n = (rank == 0 || !root_only) ? fl.n : 0;
     float *xall = malloc((recv_n ? recv_n : 1) * (dim ? dim : 1) * sizeof(float));
     int32_t *sall = malloc((recv_n ? recv_n : 1) * sizeof *sall);
@@ -356,16 +359,22 @@ int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_d
         while (rc == 0 && (a < nscan || z < fl.n)) {
             while (z < fl.n && sall[z]) z++;
             int take_scan;
-            if (a < nscan && z < fl.n) take_scan = strcmp(corpus.skipped[a].path, fl.path[z]) < 0;
-            else if (a < nscan) take_scan = 1;
-            else if (z < fl.n) take_scan = 0;
-            else break;
+            if (a < nscan && z < fl.n)
+                take_scan = strcmp(corpus.skipped[a].path, fl.path[z]) < 0;
+            else if (a < nscan)
+                take_scan = 1;
+            else if (z < fl.n)
+                take_scan = 0;
+            else
+                break;
             const char *p = take_scan ? corpus.skipped[a].path : fl.path[z];
             const char *r = take_scan ? corpus.skipped[a].reason : rall + z * REASON_LEN;
             if (!(d->skip_path[s] = xstrdup(p)) || !(d->skip_reason[s] = xstrdup(r))) rc = -1;
             s++;
-            if (take_scan) a++;
-            else z++;
+            if (take_scan)
+                a++;
+            else
+                z++;
         }
         d->n_skipped = s;
         if (rc) err_set(e, "out of memory assembling features");
@@ -380,7 +389,8 @@ int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_d
 
     double el = dist_now() - t0;
     if (rank == 0 && o->verbose)
-        fprintf(stderr, "ser: extracted %zu files (%zu skipped) in %.2f s: %.1f files/s on %d rank%s\n",
+        fprintf(stderr,
+                "ser: extracted %zu files (%zu skipped) in %.2f s: %.1f files/s on %d rank%s\n",
                 d->n, d->n_skipped, el, el > 0 ? (double)(d->n + d->n_skipped) / el : 0, size,
                 size == 1 ? "" : "s");
     /* 6. Rank 0 writes the feature file. */
@@ -409,10 +419,18 @@ static int extract_apply(void *ctx, int i, const char *arg, struct err *e)
     struct extract_cli *c = ctx;
     (void)e;
     switch (i) {
-    case 0: c->data = arg; break;
-    case 1: c->out = arg; break;
-    case 2: c->force = 1; break;
-    case 3: c->quiet = 1; break;
+    case 0:
+        c->data = arg;
+        break;
+    case 1:
+        c->out = arg;
+        break;
+    case 2:
+        c->force = 1;
+        break;
+    case 3:
+        c->quiet = 1;
+        break;
     }
     return 0;
 }
@@ -443,8 +461,8 @@ int cmd_extract(int argc, char **argv)
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    struct dist_extract_opts o = {.data = c.data, .out = c.out, .force = c.force,
-                                  .verbose = !c.quiet};
+    struct dist_extract_opts o = {
+        .data = c.data, .out = c.out, .force = c.force, .verbose = !c.quiet};
     dsp_features_default_params(&o.params);
     struct dist_dataset d = {0};
     struct err e = {{0}};
@@ -459,8 +477,8 @@ int cmd_extract(int argc, char **argv)
             fprintf(stderr, "ser extract: %s\n", e.msg);
             code = 2;
         } else if (!c.quiet) {
-            fprintf(stderr, "ser: wrote %s: %zu files x %zu x %zu features\n", c.out, d.n,
-                    d.n_mfcc, d.frames);
+            fprintf(stderr, "ser: wrote %s: %zu files x %zu x %zu features\n", c.out, d.n, d.n_mfcc,
+                    d.frames);
         }
     }
     dist_dataset_free(&d);

@@ -15,11 +15,11 @@
 #include "dataset.h"
 
 struct dist_extract_opts {
-    const char *data;     /* corpus directory or CSV manifest */
-    const char *out;      /* feature file to reuse/write (NULL: neither) */
-    int force;            /* ignore a valid cache */
-    int all_ranks;        /* every rank receives the whole dataset (training) */
-    int verbose;          /* rank 0 prints progress and a summary on stderr */
+    const char *data; /* corpus directory or CSV manifest */
+    const char *out;  /* feature file to reuse/write (NULL: neither) */
+    int force;        /* ignore a valid cache */
+    int all_ranks;    /* every rank receives the whole dataset (training) */
+    int verbose;      /* rank 0 prints progress and a summary on stderr */
     struct dsp_features_params params;
 };
 

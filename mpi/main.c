@@ -28,7 +28,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: ser <command> [options]   (ser <command> --help for details)\n\n"
                "ser " SER_VERSION ": data-parallel speech emotion recognition "
                "(MFCC + CNN-LSTM, MPI)\n\ncommands:\n");
-    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)

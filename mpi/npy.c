@@ -11,13 +11,13 @@
 
 /* What the writer needs to know about one array before writing it. */
 struct layout {
-    char descr[16];      /* dtype as written in the header, e.g. "<f4", "<U7" */
-    size_t itemsize;     /* bytes per element in the file */
-    size_t count;        /* elements */
+    char descr[16];  /* dtype as written in the header, e.g. "<f4", "<U7" */
+    size_t itemsize; /* bytes per element in the file */
+    size_t count;    /* elements */
     int is_str;
-    char header[512];    /* the complete .npy header (magic .. '\n') */
+    char header[512]; /* the complete .npy header (magic .. '\n') */
     size_t header_len;
-    uint64_t total;      /* header + data bytes */
+    uint64_t total; /* header + data bytes */
 };
 
 static int host_little_endian(void)
@@ -189,14 +189,13 @@ static void le32(unsigned char *p, uint32_t v)
 /* Fixed DOS timestamp 1980-01-01 00:00 so identical inputs give identical archives. */
 enum { DOS_TIME = 0, DOS_DATE = (0 << 9) | (1 << 5) | 1 };
 
-int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arrays,
-                   struct err *e)
+int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arrays, struct err *e)
 {
     if (n > 0xfffe) return err_set(e, "%s: too many arrays (%zu)", path, n);
     struct layout *L = calloc(n ? n : 1, sizeof *L);
     uint32_t *crcs = calloc(n ? n : 1, sizeof *crcs);
     uint32_t *offs = calloc(n ? n : 1, sizeof *offs);
-    char (*names)[260] = calloc(n ? n : 1, sizeof *names);
+    char(*names)[260] = calloc(n ? n : 1, sizeof *names);
     if (!L || !crcs || !offs || !names) {
         free(L), free(crcs), free(offs), free(names);
         return err_set(e, "%s: out of memory", path);
@@ -230,12 +229,12 @@ int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arra
         const size_t nl = strlen(names[i]);
         offs[i] = off;
         le32(h, 0x04034b50);
-        le16(h + 4, 20);  /* version needed */
-        le16(h + 6, 0);   /* flags */
-        le16(h + 8, 0);   /* STORED */
+        le16(h + 4, 20); /* version needed */
+        le16(h + 6, 0);  /* flags */
+        le16(h + 8, 0);  /* STORED */
         le16(h + 10, DOS_TIME);
         le16(h + 12, DOS_DATE);
-        le32(h + 14, 0);  /* CRC, patched below */
+        le32(h + 14, 0); /* CRC, patched below */
         le32(h + 18, (uint32_t)L[i].total);
         le32(h + 22, (uint32_t)L[i].total);
         le16(h + 26, (unsigned)nl);
@@ -259,8 +258,8 @@ int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arra
         unsigned char h[46];
         const size_t nl = strlen(names[i]);
         le32(h, 0x02014b50);
-        le16(h + 4, 20);  /* made by */
-        le16(h + 6, 20);  /* needed */
+        le16(h + 4, 20); /* made by */
+        le16(h + 6, 20); /* needed */
         le16(h + 8, 0);
         le16(h + 10, 0);
         le16(h + 12, DOS_TIME);
@@ -269,11 +268,11 @@ int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arra
         le32(h + 20, (uint32_t)L[i].total);
         le32(h + 24, (uint32_t)L[i].total);
         le16(h + 28, (unsigned)nl);
-        le16(h + 30, 0);  /* extra */
-        le16(h + 32, 0);  /* comment */
-        le16(h + 34, 0);  /* disk */
-        le16(h + 36, 0);  /* internal attributes */
-        le32(h + 38, 0);  /* external attributes */
+        le16(h + 30, 0); /* extra */
+        le16(h + 32, 0); /* comment */
+        le16(h + 34, 0); /* disk */
+        le16(h + 36, 0); /* internal attributes */
+        le32(h + 38, 0); /* external attributes */
         le32(h + 42, offs[i]);
         if (fwrite(h, 1, 46, f) != 46 || fwrite(names[i], 1, nl, f) != nl) failed = -1;
         cd_size += (uint32_t)(46 + nl);

@@ -23,9 +23,9 @@ enum { DIST_NPY_MAX_DIM = 8 };
  *     strings, written as numpy unicode "<U<w>" (UTF-32LE, 4 bytes per character) with w the
  *     longest string's length (at least 1); np.load gives a str array. */
 struct dist_npy_array {
-    const char *name;  /* .npz entry name without ".npy" (unused by dist_npy_write) */
+    const char *name; /* .npz entry name without ".npy" (unused by dist_npy_write) */
     const char *dtype;
-    int ndim;          /* 0 .. DIST_NPY_MAX_DIM */
+    int ndim; /* 0 .. DIST_NPY_MAX_DIM */
     size_t shape[DIST_NPY_MAX_DIM];
     const void *data;
 };
@@ -36,7 +36,6 @@ int dist_npy_write(const char *path, const char *dtype, int ndim, const size_t *
 
 /* Writes n arrays as a .npz archive (np.load(path)[name]). Names must be unique and
  * non-empty. Returns 0, or -1 with e filled. */
-int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arrays,
-                   struct err *e);
+int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arrays, struct err *e);
 
 #endif

@@ -12,8 +12,8 @@ double dist_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void dist_progress_start(struct dist_progress *p, const char *what, const char *unit,
-                         size_t total, int enabled)
+void dist_progress_start(struct dist_progress *p, const char *what, const char *unit, size_t total,
+                         int enabled)
 {
     p->what = what;
     p->unit = unit;
@@ -32,8 +32,10 @@ static void fmt_time(char *buf, size_t n, double s)
         return;
     }
     long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
 void dist_progress_update(struct dist_progress *p, size_t done)

@@ -18,8 +18,8 @@ struct dist_progress {
 /* Monotonic wall clock in seconds. */
 double dist_now(void);
 
-void dist_progress_start(struct dist_progress *p, const char *what, const char *unit,
-                         size_t total, int enabled);
+void dist_progress_start(struct dist_progress *p, const char *what, const char *unit, size_t total,
+                         int enabled);
 /* `done` of `total` units finished; prints if enough time passed since the last print. */
 void dist_progress_update(struct dist_progress *p, size_t done);
 /* Clears the bar (terminal) so that the caller's summary line starts on a clean line. */

@@ -29,10 +29,14 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }
@@ -61,8 +65,10 @@ static void json_config(FILE *f, const char *config)
         fputs(": ", f);
         char *end;
         double v = strtod(val, &end);
-        if (*val && !*end && isfinite(v)) fputs(val, f);
-        else json_str(f, val);
+        if (*val && !*end && isfinite(v))
+            fputs(val, f);
+        else
+            json_str(f, val);
     }
     fputs("\n  }", f);
 }
@@ -83,13 +89,15 @@ static int write_summary(const struct dist_report *r, struct err *e)
     double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
     double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
     double total = r->compute_seconds + r->allreduce_seconds;
-    fprintf(f, "{\n  \"test_accuracy\": %.6f,\n  \"test_macro_f1\": %.6f,\n  \"test_loss\": %.6f,\n",
+    fprintf(f,
+            "{\n  \"test_accuracy\": %.6f,\n  \"test_macro_f1\": %.6f,\n  \"test_loss\": %.6f,\n",
             acc, mf1, r->test_loss);
     fprintf(f, "  \"per_class\": {");
     for (int k = 0; k < DSP_N_LABELS; k++) {
         long long support = row_sum(r->conf, k);
-        fprintf(f, "%s\n    \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, "
-                   "\"support\": %lld}",
+        fprintf(f,
+                "%s\n    \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, "
+                "\"support\": %lld}",
                 k ? "," : "", dsp_label_names[k], p[k], rc[k], f1[k], support);
     }
     fprintf(f, "\n  },\n  \"confusion\": [");
@@ -100,13 +108,15 @@ static int write_summary(const struct dist_report *r, struct err *e)
         fputc(']', f);
     }
     fprintf(f, "],\n  \"labels\": [");
-    for (int k = 0; k < DSP_N_LABELS; k++) fprintf(f, "%s\"%s\"", k ? ", " : "", dsp_label_names[k]);
+    for (int k = 0; k < DSP_N_LABELS; k++)
+        fprintf(f, "%s\"%s\"", k ? ", " : "", dsp_label_names[k]);
     fprintf(f, "],\n  \"epochs_run\": %d,\n  \"best_epoch\": %d,\n  \"wall_seconds\": %.3f,\n",
             r->epochs_run, r->best_epoch, r->wall_seconds);
     fprintf(f, "  \"allreduce_fraction\": %.4f,\n  \"ranks\": %d,\n  \"threads\": %d,\n",
             total > 0 ? r->allreduce_seconds / total : 0, r->ranks, r->threads);
-    fprintf(f, "  \"files\": %zu,\n  \"skipped\": %zu,\n  \"train\": %zu,\n  \"val\": %zu,\n"
-               "  \"test\": %zu,\n  \"parameters\": %zu,\n  \"model\": ",
+    fprintf(f,
+            "  \"files\": %zu,\n  \"skipped\": %zu,\n  \"train\": %zu,\n  \"val\": %zu,\n"
+            "  \"test\": %zu,\n  \"parameters\": %zu,\n  \"model\": ",
             r->n_files, r->n_skipped, r->n_train, r->n_val, r->n_test, r->nparams);
     json_str(f, r->spec);
     fprintf(f, ",\n  \"git_revision\": ");
@@ -141,7 +151,8 @@ static int write_markdown(const struct dist_report *r, struct err *e)
     double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
     double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
     double total = r->compute_seconds + r->allreduce_seconds;
-    const double *best = r->best_epoch > 0 ? r->hist + (size_t)(r->best_epoch - 1) * DIST_H_COLS : NULL;
+    const double *best =
+        r->best_epoch > 0 ? r->hist + (size_t)(r->best_epoch - 1) * DIST_H_COLS : NULL;
     fprintf(f, "# ser training report\n\n");
     fprintf(f, "| metric | value |\n| --- | --- |\n");
     fprintf(f, "| test accuracy | %.2f%% |\n| test macro-F1 | %.4f |\n| test loss | %.4f |\n",
@@ -154,8 +165,8 @@ static int write_markdown(const struct dist_report *r, struct err *e)
             r->ranks, r->threads, total > 0 ? 100 * r->allreduce_seconds / total : 0);
     fprintf(f, "| files | %zu usable, %zu skipped; train %zu, val %zu, test %zu |\n", r->n_files,
             r->n_skipped, r->n_train, r->n_val, r->n_test);
-    fprintf(f, "| model | `%s` (%zu parameters) |\n| git revision | %s |\n\n", r->spec,
-            r->nparams, r->git_rev);
+    fprintf(f, "| model | `%s` (%zu parameters) |\n| git revision | %s |\n\n", r->spec, r->nparams,
+            r->git_rev);
     fprintf(f, "![learning curves](learning_curves.svg)\n\n");
     fprintf(f, "## Per class (test set)\n\n| class | precision | recall | F1 | support |\n"
                "| --- | --- | --- | --- | --- |\n");
@@ -192,10 +203,10 @@ static int write_markdown(const struct dist_report *r, struct err *e)
 static void svg_axes(FILE *f, double x0, double y0, double w, double h, double ymin, double ymax,
                      int epochs, const char *title)
 {
-    fprintf(f, "<rect x='%g' y='%g' width='%g' height='%g' fill='white' stroke='#444'/>\n", x0,
-            y0, w, h);
-    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='14'>%s</text>\n",
-            x0 + w / 2, y0 - 8, title);
+    fprintf(f, "<rect x='%g' y='%g' width='%g' height='%g' fill='white' stroke='#444'/>\n", x0, y0,
+            w, h);
+    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='14'>%s</text>\n", x0 + w / 2,
+            y0 - 8, title);
     for (int i = 0; i <= 5; i++) {
         double v = ymin + (ymax - ymin) * i / 5, y = y0 + h - h * i / 5;
         fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#ddd'/>\n", x0, y, x0 + w, y);
@@ -208,8 +219,8 @@ static void svg_axes(FILE *f, double x0, double y0, double w, double h, double y
         fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='11'>%d</text>\n", x,
                 y0 + h + 14, ep);
     }
-    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>epoch</text>\n",
-            x0 + w / 2, y0 + h + 30);
+    fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>epoch</text>\n", x0 + w / 2,
+            y0 + h + 30);
 }
 
 static void svg_line(FILE *f, double x0, double y0, double w, double h, double ymin, double ymax,
@@ -226,14 +237,14 @@ static void svg_line(FILE *f, double x0, double y0, double w, double h, double y
     fprintf(f, "'/>\n");
 }
 
-int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch,
-                    struct err *e)
+int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch, struct err *e)
 {
     FILE *f = fopen(path, "w");
     if (!f) return err_set(e, "%s: cannot write: %s", path, strerror(errno));
     double W = 900, H = 360, pw = 360, ph = 240;
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
-               "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+    fprintf(f,
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
+            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
             W, H);
     for (int panel = 0; panel < 2; panel++) {
         int ct = panel ? DIST_H_TRAIN_ACC : DIST_H_TRAIN_LOSS;
@@ -245,14 +256,18 @@ int dist_svg_curves(const char *path, const double *hist, int epochs, int best_e
                 if (isfinite(v)) lo = fmin(lo, v), hi = fmax(hi, v);
             }
         if (!(hi > lo)) lo = isfinite(lo) ? lo - 0.5 : 0, hi = lo + 1;
-        if (panel) lo = fmax(0, lo - 0.02), hi = fmin(1, hi + 0.02);
-        else lo = fmax(0, lo - 0.05 * (hi - lo)), hi += 0.05 * (hi - lo);
+        if (panel)
+            lo = fmax(0, lo - 0.02), hi = fmin(1, hi + 0.02);
+        else
+            lo = fmax(0, lo - 0.05 * (hi - lo)), hi += 0.05 * (hi - lo);
         double x0 = 70 + panel * (pw + 90), y0 = 40;
         svg_axes(f, x0, y0, pw, ph, lo, hi, epochs, panel ? "accuracy" : "loss");
         if (best_epoch >= 1 && best_epoch <= epochs) {
             double x = x0 + (epochs > 1 ? pw * (best_epoch - 1) / (epochs - 1) : pw / 2);
-            fprintf(f, "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#999' "
-                       "stroke-dasharray='2,3'/>\n", x, y0, x, y0 + ph);
+            fprintf(f,
+                    "<line x1='%g' y1='%g' x2='%g' y2='%g' stroke='#999' "
+                    "stroke-dasharray='2,3'/>\n",
+                    x, y0, x, y0 + ph);
         }
         svg_line(f, x0, y0, pw, ph, lo, hi, hist, epochs, ct, "#1f77b4", 0);
         svg_line(f, x0, y0, pw, ph, lo, hi, hist, epochs, cv, "#d62728", 1);
@@ -275,11 +290,14 @@ int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_
     FILE *f = fopen(path, "w");
     if (!f) return err_set(e, "%s: cannot write: %s", path, strerror(errno));
     double cell = 56, x0 = 110, y0 = 60, n = DSP_N_LABELS;
-    fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
-               "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+    fprintf(f,
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
+            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
             x0 + cell * n + 30, y0 + cell * n + 60);
-    fprintf(f, "<text x='%g' y='20' text-anchor='middle' font-size='14'>confusion matrix "
-               "(test set; rows true, columns predicted)</text>\n", x0 + cell * n / 2);
+    fprintf(f,
+            "<text x='%g' y='20' text-anchor='middle' font-size='14'>confusion matrix "
+            "(test set; rows true, columns predicted)</text>\n",
+            x0 + cell * n / 2);
     for (int k = 0; k < DSP_N_LABELS; k++) {
         long long row = row_sum(conf, k);
         fprintf(f, "<text x='%g' y='%g' text-anchor='end' font-size='12'>%s</text>\n", x0 - 6,
@@ -289,10 +307,14 @@ int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_
         for (int j = 0; j < DSP_N_LABELS; j++) {
             double frac = row ? (double)conf[k][j] / (double)row : 0;
             int shade = (int)(255 - 200 * frac);
-            fprintf(f, "<rect x='%g' y='%g' width='%g' height='%g' fill='rgb(%d,%d,255)' "
-                       "stroke='#fff'/>\n", x0 + cell * j, y0 + cell * k, cell, cell, shade, shade);
-            fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='13' fill='%s'>%lld"
-                       "</text>\n", x0 + cell * j + cell / 2, y0 + cell * k + cell / 2 + 5,
+            fprintf(f,
+                    "<rect x='%g' y='%g' width='%g' height='%g' fill='rgb(%d,%d,255)' "
+                    "stroke='#fff'/>\n",
+                    x0 + cell * j, y0 + cell * k, cell, cell, shade, shade);
+            fprintf(f,
+                    "<text x='%g' y='%g' text-anchor='middle' font-size='13' fill='%s'>%lld"
+                    "</text>\n",
+                    x0 + cell * j + cell / 2, y0 + cell * k + cell / 2 + 5,
                     frac > 0.6 ? "white" : "black", (long long)conf[k][j]);
         }
     }

@@ -17,7 +17,7 @@ struct dist_report {
     const char *run_dir, *config, *git_rev, *spec;
     size_t n_files, n_skipped, n_train, n_val, n_test, nparams;
     int ranks, threads;
-    const double *hist;   /* [epochs_run][DIST_H_COLS] */
+    const double *hist;         /* [epochs_run][DIST_H_COLS] */
     int epochs_run, best_epoch; /* best_epoch counts from 1 */
     double test_loss, wall_seconds, allreduce_seconds, compute_seconds;
     int64_t conf[DSP_N_LABELS][DSP_N_LABELS]; /* test set, [true][predicted] */

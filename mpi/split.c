@@ -31,8 +31,8 @@ void dist_shuffle(const size_t *idx, size_t n, uint64_t seed, uint64_t epoch, si
     shuffle(perm, n, nn_rng_key(seed, 0xe90c), epoch);
 }
 
-int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how,
-               uint64_t seed, double val_frac, double test_frac, int *assign, struct err *e)
+int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how, uint64_t seed,
+               double val_frac, double test_frac, int *assign, struct err *e)
 {
     const char *held = NULL;
     if (strncmp(how, "speaker:", 8) == 0) {
@@ -78,8 +78,9 @@ int dist_split(size_t n, char *const *speaker, const int32_t *label, const char 
     size_t cnt[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++) cnt[assign[i]]++;
     if (cnt[DIST_TRAIN] == 0 || cnt[DIST_VAL] == 0 || cnt[DIST_TEST] == 0)
-        return err_set(e, "split %s of %zu files leaves an empty subset (train %zu, val %zu, "
-                          "test %zu): the corpus is too small",
+        return err_set(e,
+                       "split %s of %zu files leaves an empty subset (train %zu, val %zu, "
+                       "test %zu): the corpus is too small",
                        how, n, cnt[0], cnt[1], cnt[2]);
     return 0;
 }

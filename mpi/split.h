@@ -21,8 +21,8 @@ enum { DIST_TRAIN = 0, DIST_VAL = 1, DIST_TEST = 2 };
 
 /* assign[i] = DIST_TRAIN / DIST_VAL / DIST_TEST for the n items with the given speakers and
  * labels. Returns 0, or -1 with e (unknown split kind or speaker, an empty subset). */
-int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how,
-               uint64_t seed, double val_frac, double test_frac, int *assign, struct err *e);
+int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how, uint64_t seed,
+               double val_frac, double test_frac, int *assign, struct err *e);
 
 /* Hash of the file list and its assignment (stored in checkpoints to refuse resuming a run
  * on different data). */

@@ -96,32 +96,32 @@ struct run {
     struct nn_model *model;
     struct nn_adam adam;
     float *best;
-    float *xb;            /* [batch][dim] gathered inputs of this rank's part */
+    float *xb; /* [batch][dim] gathered inputs of this rank's part */
     int *yb;
     uint64_t *ids;
-    float *probs;         /* [batch][classes] */
+    float *probs; /* [batch][classes] */
     size_t *perm;
     struct dist_exact exact; /* deterministic mode */
-    size_t *tensor_off;   /* [ntensors + 1] segment offsets for exact sums */
-    float *mb_grads;      /* [max micro-batches per rank][nparams] */
+    size_t *tensor_off;      /* [ntensors + 1] segment offsets for exact sums */
+    float *mb_grads;         /* [max micro-batches per rank][nparams] */
     size_t mb_max;
     /* training state (identical on every rank; what a checkpoint holds) */
-    int epoch;            /* epochs completed */
-    size_t batch;         /* batches completed in the current epoch */
+    int epoch;    /* epochs completed */
+    size_t batch; /* batches completed in the current epoch */
     int64_t ep_loss_fx, ep_correct, ep_seen;
     double ep_seconds;
     struct dist_stopper stopper;
     struct dist_plateau plateau;
-    double *hist;         /* [epochs][DIST_H_COLS] */
+    double *hist; /* [epochs][DIST_H_COLS] */
     int done;
     char config[16384];
-    int have_ckpt;        /* a resumable checkpoint exists in the run directory */
+    int have_ckpt; /* a resumable checkpoint exists in the run directory */
     double allreduce_s, compute_s, t_start;
     /* Fault injection for the tests (environment): SER_FAULT_NAN_BATCH=N poisons a gradient
      * of the N-th batch this process runs; SER_FAULT_SIGNAL_BATCH=N makes the last rank
      * raise SIGUSR1 before its N-th batch. */
     long fault_nan_batch, fault_signal_batch;
-    int argc;             /* the command line, re-applied over a resumed configuration */
+    int argc; /* the command line, re-applied over a resumed configuration */
     char **argv;
     long batches_run;
     const char *bad_what; /* first non-finite tensor found by the exact sum, or NULL */
@@ -270,12 +270,14 @@ static void write_metrics(struct run *r)
     size_t cap = 128 + (size_t)r->epoch * 160;
     char *buf = malloc(cap), path[4200];
     if (!buf) return;
-    size_t len = (size_t)snprintf(buf, cap, "epoch\ttrain_loss\ttrain_accuracy\tval_loss\t"
-                                            "val_accuracy\tlr\tseconds\tsamples_per_s\n");
+    size_t len = (size_t)snprintf(buf, cap,
+                                  "epoch\ttrain_loss\ttrain_accuracy\tval_loss\t"
+                                  "val_accuracy\tlr\tseconds\tsamples_per_s\n");
     for (int i = 0; i < r->epoch; i++) {
         const double *h = r->hist + (size_t)i * DIST_H_COLS;
-        len += (size_t)snprintf(buf + len, cap - len, "%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6g\t%.3f\t%.1f\n",
-                                i + 1, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+        len +=
+            (size_t)snprintf(buf + len, cap - len, "%d\t%.6f\t%.6f\t%.6f\t%.6f\t%.6g\t%.3f\t%.1f\n",
+                             i + 1, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
     }
     struct err e = {{0}};
     path_in(path, sizeof path, r->cfg.out, "metrics.tsv");
@@ -349,8 +351,7 @@ static int mkdir_p(const char *path, struct err *e)
     if (mkdir(buf, 0755) != 0 && errno != EEXIST)
         return err_set(e, "%s: cannot create directory: %s", buf, strerror(errno));
     struct stat st;
-    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-        return err_set(e, "%s: not a directory", buf);
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return err_set(e, "%s: not a directory", buf);
     return 0;
 }
 
@@ -410,7 +411,8 @@ static int setup(struct run *r, struct err *e)
         size_t M = (size_t)r->cfg.micro_batch, nmb = (B + M - 1) / M;
         r->mb_max = (nmb + (size_t)r->size - 1) / (size_t)r->size;
         r->mb_grads = malloc(r->mb_max * np * sizeof *r->mb_grads);
-        if (!r->mb_grads) return err_set(e, "out of memory for %zu micro-batch gradients", r->mb_max);
+        if (!r->mb_grads)
+            return err_set(e, "out of memory for %zu micro-batch gradients", r->mb_max);
         if (dist_exact_init(&r->exact, np, nt, r->tensor_off, e)) return -1;
     }
     int mode_max = strcmp(r->cfg.monitor, "val_accuracy") == 0;
@@ -451,7 +453,9 @@ static void batch_gradient(struct run *r, size_t start, size_t Bb, int64_t *red)
 {
     size_t np = nn_model_nparams(r->model);
     float *grads = nn_model_grads(r->model);
-    struct nn_step st = {.seed = (uint64_t)r->cfg.seed, .epoch = (uint64_t)r->epoch, .train = 1,
+    struct nn_step st = {.seed = (uint64_t)r->cfg.seed,
+                         .epoch = (uint64_t)r->epoch,
+                         .train = 1,
                          .sample_ids = r->ids};
     double t0 = MPI_Wtime(), t1, t2;
     if (!r->cfg.deterministic) {
@@ -532,8 +536,10 @@ static int train_epoch(struct run *r, struct err *e)
         if (!bad && red[3]) bad = "the loss";
         if (bad) {
             dist_progress_end(&pg);
-            return err_set(e, "non-finite value in %s at epoch %d, batch %zu (the last good "
-                              "checkpoint is intact)", bad, r->epoch + 1, r->batch + 1),
+            return err_set(e,
+                           "non-finite value in %s at epoch %d, batch %zu (the last good "
+                           "checkpoint is intact)",
+                           bad, r->epoch + 1, r->batch + 1),
                    EXIT_NUMERIC;
         }
         float *grads = nn_model_grads(r->model);
@@ -545,8 +551,8 @@ static int train_epoch(struct run *r, struct err *e)
         r->batches_run++;
         dist_progress_update(&pg, start + Bb);
         int stop = red[2] != 0;
-        int periodic = r->cfg.checkpoint_batches && (r->batch + 1) % (size_t)r->cfg.checkpoint_every == 0 &&
-                       r->batch + 1 < nb;
+        int periodic = r->cfg.checkpoint_batches &&
+                       (r->batch + 1) % (size_t)r->cfg.checkpoint_every == 0 && r->batch + 1 < nb;
         if (stop || periodic) {
             double now = MPI_Wtime();
             r->ep_seconds += now - t_seg;
@@ -557,8 +563,9 @@ static int train_epoch(struct run *r, struct err *e)
             if (rc) return rc;
             if (stop) {
                 dist_progress_end(&pg);
-                return err_set(e, "stopped by a signal at epoch %d, batch %zu; checkpoint %s/"
-                                  "last.ckpt written: resume with --resume auto",
+                return err_set(e,
+                               "stopped by a signal at epoch %d, batch %zu; checkpoint %s/"
+                               "last.ckpt written: resume with --resume auto",
                                r->epoch + 1, r->batch + 1, r->cfg.out),
                        EXIT_SIGNAL;
             }
@@ -588,7 +595,8 @@ static void find_resume(const char *dir, char *out, size_t n, int quiet)
     int64_t best_pos = -1;
     while ((de = readdir(d))) {
         size_t l = strlen(de->d_name);
-        if (l < 6 || strcmp(de->d_name + l - 5, ".ckpt") != 0 || strcmp(de->d_name, "best.ckpt") == 0)
+        if (l < 6 || strcmp(de->d_name + l - 5, ".ckpt") != 0 ||
+            strcmp(de->d_name, "best.ckpt") == 0)
             continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
@@ -651,11 +659,15 @@ static int restore(struct run *r, const struct dist_ckpt *c, const char *what, s
         return err_set(e, "%s: trained with model '%s', but the run now asks for '%s'", what,
                        c->spec, nn_model_spec(r->model));
     if (c->nparams != np || !c->adam_m || !c->best)
-        return err_set(e, "%s: holds no training state (a model-only checkpoint such as "
-                          "best.ckpt cannot be resumed)", what);
+        return err_set(e,
+                       "%s: holds no training state (a model-only checkpoint such as "
+                       "best.ckpt cannot be resumed)",
+                       what);
     if (c->split_hash != dist_split_hash(r->ds.n, r->ds.path, r->assign))
-        return err_set(e, "%s: the corpus or its split differs from the one this run was "
-                          "trained on", what);
+        return err_set(e,
+                       "%s: the corpus or its split differs from the one this run was "
+                       "trained on",
+                       what);
     if (c->epoch > r->cfg.epochs)
         return err_set(e, "%s: already trained %lld epochs, more than --epochs %ld", what,
                        (long long)c->epoch, r->cfg.epochs);
@@ -700,8 +712,10 @@ static int train_main(struct run *r, struct err *e)
             if (!c->out[0]) {
                 snprintf(c->out, sizeof c->out, "%s", c->resume);
                 char *slash = strrchr(c->out, '/');
-                if (slash) *slash = 0;
-                else snprintf(c->out, sizeof c->out, ".");
+                if (slash)
+                    *slash = 0;
+                else
+                    snprintf(c->out, sizeof c->out, ".");
             }
         }
         if (!c->out[0]) {
@@ -762,8 +776,8 @@ static int train_main(struct run *r, struct err *e)
     dist_train_cfg_dump(c, r->config, sizeof r->config);
 
     /* Features on every rank, then split, normalisation, model. */
-    struct dist_extract_opts xo = {.data = c->data, .out = c->features, .all_ranks = 1,
-                                   .verbose = !c->quiet};
+    struct dist_extract_opts xo = {
+        .data = c->data, .out = c->features, .all_ranks = 1, .verbose = !c->quiet};
     dsp_features_default_params(&xo.params);
     int xr = dist_extract(r->comm, &xo, &r->ds, e);
     if (xr < 0) {
@@ -788,8 +802,9 @@ static int train_main(struct run *r, struct err *e)
         if (f) fputs(r->config, f), fclose(f);
         write_split_csv(r);
         if (!c->quiet)
-            fprintf(stderr, "ser train: %zu files (train %zu, val %zu, test %zu; %zu skipped), "
-                            "%zu parameters, %d rank%s x %ld thread%s%s, run directory %s\n",
+            fprintf(stderr,
+                    "ser train: %zu files (train %zu, val %zu, test %zu; %zu skipped), "
+                    "%zu parameters, %d rank%s x %ld thread%s%s, run directory %s\n",
                     r->ds.n, r->cnt[0], r->cnt[1], r->cnt[2], r->ds.n_skipped,
                     nn_model_nparams(r->model), r->size, r->size == 1 ? "" : "s", c->threads,
                     c->threads == 1 ? "" : "s", c->deterministic ? ", deterministic" : "", c->out);
@@ -828,8 +843,9 @@ static int train_main(struct run *r, struct err *e)
         if (decision[0] != 0) memcpy(r->best, nn_model_params(r->model), np * sizeof *r->best);
         r->adam.lr = decision[2];
         if (r->rank == 0 && !c->quiet)
-            fprintf(stderr, "epoch %3d/%ld  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f"
-                            "  lr %.3g  %.1f s  %.0f samples/s%s\n",
+            fprintf(stderr,
+                    "epoch %3d/%ld  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f"
+                    "  lr %.3g  %.1f s  %.0f samples/s%s\n",
                     r->epoch + 1, c->epochs, h[0], h[1], h[2], h[3], h[4], h[5], h[6],
                     decision[0] != 0 ? "  *" : "");
         r->epoch++;
@@ -846,8 +862,10 @@ static int train_main(struct run *r, struct err *e)
             if (rc) return rc;
         }
         if (sig && !r->done)
-            return err_set(e, "stopped by a signal after epoch %d; checkpoint %s/last.ckpt "
-                              "written: resume with --resume auto", r->epoch, c->out),
+            return err_set(e,
+                           "stopped by a signal after epoch %d; checkpoint %s/last.ckpt "
+                           "written: resume with --resume auto",
+                           r->epoch, c->out),
                    EXIT_SIGNAL;
     }
 

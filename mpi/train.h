@@ -14,19 +14,19 @@
 #include "scan.h"
 
 struct dist_train_cfg {
-    char data[4096];      /* corpus directory or CSV manifest */
-    char out[4096];       /* run directory */
-    char features[4096];  /* feature cache file */
-    char model[4096];     /* model spec (or a file holding one) */
-    char split[256];      /* random | speaker:NAME */
-    char monitor[32];     /* val_loss | val_accuracy */
-    char resume[4096];    /* "", a checkpoint path, or "auto" */
+    char data[4096];     /* corpus directory or CSV manifest */
+    char out[4096];      /* run directory */
+    char features[4096]; /* feature cache file */
+    char model[4096];    /* model spec (or a file holding one) */
+    char split[256];     /* random | speaker:NAME */
+    char monitor[32];    /* val_loss | val_accuracy */
+    char resume[4096];   /* "", a checkpoint path, or "auto" */
     long epochs, batch, seed, threads, patience, lr_patience, lr_cooldown;
     long checkpoint_every; /* in epochs, or in batches if checkpoint_batches */
     int checkpoint_batches;
-    long keep;            /* also keep the K newest epoch checkpoints */
-    int deterministic;    /* bit-identical results for any rank count */
-    long micro_batch;     /* samples per micro-batch in deterministic mode */
+    long keep;         /* also keep the K newest epoch checkpoints */
+    int deterministic; /* bit-identical results for any rank count */
+    long micro_batch;  /* samples per micro-batch in deterministic mode */
     double lr, min_delta, lr_factor, min_lr, weight_decay, clip, val_frac, test_frac;
     int quiet;
 };

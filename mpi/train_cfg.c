@@ -56,13 +56,16 @@ static const struct cli_opt train_opts[] = {
     {"clip", "X", "clip the global gradient norm at X; 0 disables (default: 0)"},
     {"val-frac", "X", "validation fraction (default: 0.15)"},
     {"test-frac", "X", "test fraction (default: 0.15)"},
-    {"resume", "CKPT", "continue a run from CKPT, or 'auto': the newest valid checkpoint of "
-                       "RUN_DIR (none: start)"},
-    {"checkpoint-every", "N[b]", "write RUN_DIR/last.ckpt every N epochs, or every N batches "
-                                 "with a 'b' suffix (default: 1)"},
+    {"resume", "CKPT",
+     "continue a run from CKPT, or 'auto': the newest valid checkpoint of "
+     "RUN_DIR (none: start)"},
+    {"checkpoint-every", "N[b]",
+     "write RUN_DIR/last.ckpt every N epochs, or every N batches "
+     "with a 'b' suffix (default: 1)"},
     {"keep", "K", "also keep the K newest epoch checkpoints epoch-NNNN.ckpt (default: 0)"},
-    {"deterministic", NULL, "bit-identical weights for any number of ranks (fixed "
-                            "micro-batches, exact integer allreduce, 1 thread)"},
+    {"deterministic", NULL,
+     "bit-identical weights for any number of ranks (fixed "
+     "micro-batches, exact integer allreduce, 1 thread)"},
     {"micro-batch", "M", "samples per micro-batch with --deterministic (default: 8)"},
     {"quiet", NULL, "only errors and the final summary"},
     {"config", "FILE", "read options from FILE (key = value lines, same names)"},
@@ -81,34 +84,54 @@ static int train_apply(void *ctx, int i, const char *arg, struct err *e)
     struct dist_train_cfg *c = ctx;
     const char *o = train_opts[i].name;
     switch (i) {
-    case 0: return set_str(c->data, sizeof c->data, o, arg, e);
-    case 1: return set_str(c->out, sizeof c->out, o, arg, e);
-    case 2: return set_str(c->features, sizeof c->features, o, arg, e);
-    case 3: return set_str(c->model, sizeof c->model, o, arg, e);
-    case 4: return cli_long(o, arg, 1, 1000000, &c->epochs, e);
-    case 5: return cli_long(o, arg, 1, 65536, &c->batch, e);
-    case 6: return cli_double(o, arg, 1e-12, 10, &c->lr, e);
-    case 7: return cli_long(o, arg, 0, 0x7fffffffffffffffL, &c->seed, e);
-    case 8: return cli_long(o, arg, 1, 1024, &c->threads, e);
+    case 0:
+        return set_str(c->data, sizeof c->data, o, arg, e);
+    case 1:
+        return set_str(c->out, sizeof c->out, o, arg, e);
+    case 2:
+        return set_str(c->features, sizeof c->features, o, arg, e);
+    case 3:
+        return set_str(c->model, sizeof c->model, o, arg, e);
+    case 4:
+        return cli_long(o, arg, 1, 1000000, &c->epochs, e);
+    case 5:
+        return cli_long(o, arg, 1, 65536, &c->batch, e);
+    case 6:
+        return cli_double(o, arg, 1e-12, 10, &c->lr, e);
+    case 7:
+        return cli_long(o, arg, 0, 0x7fffffffffffffffL, &c->seed, e);
+    case 8:
+        return cli_long(o, arg, 1, 1024, &c->threads, e);
     case 9:
         if (strcmp(arg, "random") != 0 && strncmp(arg, "speaker:", 8) != 0)
             return err_set(e, "--split: expected random or speaker:NAME, got '%s'", arg);
         return set_str(c->split, sizeof c->split, o, arg, e);
-    case 10: return cli_long(o, arg, 1, 1000000, &c->patience, e);
+    case 10:
+        return cli_long(o, arg, 1, 1000000, &c->patience, e);
     case 11:
         if (strcmp(arg, "val_loss") != 0 && strcmp(arg, "val_accuracy") != 0)
             return err_set(e, "--monitor: expected val_loss or val_accuracy, got '%s'", arg);
         return set_str(c->monitor, sizeof c->monitor, o, arg, e);
-    case 12: return cli_double(o, arg, 0, 1e9, &c->min_delta, e);
-    case 13: return cli_double(o, arg, 1e-6, 1, &c->lr_factor, e);
-    case 14: return cli_long(o, arg, 1, 1000000, &c->lr_patience, e);
-    case 15: return cli_long(o, arg, 0, 1000000, &c->lr_cooldown, e);
-    case 16: return cli_double(o, arg, 0, 10, &c->min_lr, e);
-    case 17: return cli_double(o, arg, 0, 10, &c->weight_decay, e);
-    case 18: return cli_double(o, arg, 0, 1e9, &c->clip, e);
-    case 19: return cli_double(o, arg, 0, 0.9, &c->val_frac, e);
-    case 20: return cli_double(o, arg, 0, 0.9, &c->test_frac, e);
-    case 21: return set_str(c->resume, sizeof c->resume, o, arg, e);
+    case 12:
+        return cli_double(o, arg, 0, 1e9, &c->min_delta, e);
+    case 13:
+        return cli_double(o, arg, 1e-6, 1, &c->lr_factor, e);
+    case 14:
+        return cli_long(o, arg, 1, 1000000, &c->lr_patience, e);
+    case 15:
+        return cli_long(o, arg, 0, 1000000, &c->lr_cooldown, e);
+    case 16:
+        return cli_double(o, arg, 0, 10, &c->min_lr, e);
+    case 17:
+        return cli_double(o, arg, 0, 10, &c->weight_decay, e);
+    case 18:
+        return cli_double(o, arg, 0, 1e9, &c->clip, e);
+    case 19:
+        return cli_double(o, arg, 0, 0.9, &c->val_frac, e);
+    case 20:
+        return cli_double(o, arg, 0, 0.9, &c->test_frac, e);
+    case 21:
+        return set_str(c->resume, sizeof c->resume, o, arg, e);
     case 22: {
         char num[64];
         size_t l = strlen(arg);
@@ -119,11 +142,18 @@ static int train_apply(void *ctx, int i, const char *arg, struct err *e)
         c->checkpoint_batches = batches;
         return cli_long(o, num, 1, 100000000, &c->checkpoint_every, e);
     }
-    case 23: return cli_long(o, arg, 0, 1000000, &c->keep, e);
-    case 24: c->deterministic = 1; return 0;
-    case 25: return cli_long(o, arg, 1, 65536, &c->micro_batch, e);
-    case 26: c->quiet = 1; return 0;
-    case 27: return 0; /* applied before the command line, see dist_train_parse */
+    case 23:
+        return cli_long(o, arg, 0, 1000000, &c->keep, e);
+    case 24:
+        c->deterministic = 1;
+        return 0;
+    case 25:
+        return cli_long(o, arg, 1, 65536, &c->micro_batch, e);
+    case 26:
+        c->quiet = 1;
+        return 0;
+    case 27:
+        return 0; /* applied before the command line, see dist_train_parse */
     }
     return err_set(e, "internal: option %d", i);
 }
@@ -140,15 +170,18 @@ int dist_train_parse(int argc, char **argv, struct dist_train_cfg *c)
     const char *summary =
         "Trains the CNN-LSTM on MFCC features with data parallelism: every batch's gradient is\n"
         "summed over the ranks with one MPI_Allreduce. Validates every epoch, stops early, keeps\n"
-        "the best weights (RUN_DIR/best.ckpt), evaluates the test set and writes RUN_DIR/report.md.\n"
+        "the best weights (RUN_DIR/best.ckpt), evaluates the test set and writes "
+        "RUN_DIR/report.md.\n"
         "SIGTERM, SIGINT or SIGUSR1 (SLURM's warning signal) make every rank finish its batch,\n"
         "rank 0 writes RUN_DIR/last.ckpt and all exit with status 75; --resume auto continues.\n"
         "Exit status: 0 done, 1 bad usage or input, 2 I/O or checkpoint error, 3 NaN/Inf,\n"
         "75 stopped by a signal after a checkpoint.";
     for (int i = 1; i < argc; i++) {
         const char *f = NULL;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) f = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0) f = argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            f = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            f = argv[i] + 9;
         if (f) {
             struct err e = {{0}};
             if (cli_config(f, train_opts, N_TRAIN_OPTS, train_apply, c, &e)) {

@@ -32,8 +32,11 @@ static inline float vexpf(float x)
     x = x > 88.0f ? 88.0f : x;
     float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f +
-                                                     r * (8.33333377e-3f + r * 1.38888892e-3f)))));
+    float p =
+        1.0f +
+        r * (1.0f +
+             r * (0.5f + r * (1.66666672e-1f +
+                              r * (4.16666679e-2f + r * (8.33333377e-3f + r * 1.38888892e-3f)))));
     union {
         int32_t i;
         float f;
@@ -208,7 +211,8 @@ static inline __attribute__((always_inline)) void
 lstm_cell_forward(float *restrict g, const float *restrict cprev, float *restrict c,
                   float *restrict tc, float *restrict h, size_t H)
 {
-    float *restrict gi = g, *restrict gf = g + H, *restrict gg = g + 2 * H, *restrict go = g + 3 * H;
+    float *restrict gi = g, *restrict gf = g + H, *restrict gg = g + 2 * H,
+                    *restrict go = g + 3 * H;
     for (size_t j = 0; j < H; j++) {
         gi[j] = sigmoidf(gi[j]);
         gf[j] = sigmoidf(gf[j]);
@@ -299,10 +303,10 @@ NN_SIMD void nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_i
                               const float *w_hh, const struct nn_lstm_dims *d)
 {
     const size_t B = d->B, T = d->T, H = d->H, G = 4 * H, TB = T * B, BH = B * H;
-    float *dG = scratch;          /* [T][B][4H] gradients of the gate pre-activations */
-    float *dh = dG + TB * G;      /* [B][H] dL/dh_t through the recurrence */
-    float *dc = dh + BH;          /* [B][H] dL/dc_t through the recurrence */
-    struct nn_bpack whh;          /* W_hh [4H][H], packed once for all steps */
+    float *dG = scratch;     /* [T][B][4H] gradients of the gate pre-activations */
+    float *dh = dG + TB * G; /* [B][H] dL/dh_t through the recurrence */
+    float *dc = dh + BH;     /* [B][H] dL/dc_t through the recurrence */
+    struct nn_bpack whh;     /* W_hh [4H][H], packed once for all steps */
     nn_gemm_pack_b(&whh, dc + BH, 0, G, H, w_hh, H);
     /* mean: every h_t receives dout / T; last: only h_T, set before the sweep */
     const float dscale = d->mean ? 1.0f / (float)T : 0.0f;
@@ -342,8 +346,8 @@ void nn_dropout_mask(float *mask, size_t B, size_t n, size_t stride_s, size_t st
     for (size_t s = 0; s < B; s++) {
         uint64_t id = sample_ids ? sample_ids[s] : s;
         /* hash of (seed, epoch, sample, layer); one more key per element */
-        uint64_t h = nn_rng_key(nn_rng_key(nn_rng_key(nn_rng_key(0x5e5e5e5eULL, seed), epoch), id),
-                                layer);
+        uint64_t h =
+            nn_rng_key(nn_rng_key(nn_rng_key(nn_rng_key(0x5e5e5e5eULL, seed), epoch), id), layer);
         for (size_t j = 0; j < n; j++) {
             float u = nn_rng_uniform(nn_rng_key(h, j));
             mask[s * stride_s + j * stride_j] = u >= pf ? scale : 0.0f;
@@ -363,8 +367,8 @@ NN_SIMD void nn_dropout_backward(float *dx, const float *dy, const float *mask, 
 
 /* ---------------------------------------------------------------- dense */
 
-void nn_dense_forward(float *y, const float *x, const float *w, const float *b, size_t B,
-                      size_t in, size_t out)
+void nn_dense_forward(float *y, const float *x, const float *w, const float *b, size_t B, size_t in,
+                      size_t out)
 {
     for (size_t s = 0; s < B; s++) memcpy(y + s * out, b, out * sizeof *y);
     /* y [B][out] += x [B][in] x W^T */

@@ -60,11 +60,10 @@ void nn_lstm_forward(float *out, float *gates, float *cs, float *tcs, float *hs,
                      const float *b_hh /* [4H] */, const struct nn_lstm_dims *d);
 /* Full backpropagation through time. scratch: nn_lstm_scratch(d) floats. */
 size_t nn_lstm_scratch(const struct nn_lstm_dims *d);
-void nn_lstm_backward(float *dx /* [in][T][B] or NULL */, float *dw_ih, float *dw_hh,
-                      float *db_ih, float *db_hh, float *scratch, const float *dout /* [B][H] */,
-                      const float *x, const float *gates, const float *cs, const float *tcs,
-                      const float *hs, const float *w_ih, const float *w_hh,
-                      const struct nn_lstm_dims *d);
+void nn_lstm_backward(float *dx /* [in][T][B] or NULL */, float *dw_ih, float *dw_hh, float *db_ih,
+                      float *db_hh, float *scratch, const float *dout /* [B][H] */, const float *x,
+                      const float *gates, const float *cs, const float *tcs, const float *hs,
+                      const float *w_ih, const float *w_hh, const struct nn_lstm_dims *d);
 
 /* ---- dropout: y = x * mask, mask values 0 or 1/(1-p) ---- */
 /* The mask element for sample s and per-sample element j (index in PyTorch's layout of one

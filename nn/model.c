@@ -21,18 +21,18 @@ enum kind { K_CONV, K_RELU, K_POOL, K_LSTM, K_DROP, K_DENSE, K_FLAT };
 
 struct layer {
     enum kind kind;
-    char name[24];     /* conv1, relu2, lstm1, fc1, ... (param layers: PyTorch module name) */
+    char name[24];       /* conv1, relu2, lstm1, fc1, ... (param layers: PyTorch module name) */
     int seq_in, seq_out; /* 1: sequence [C][T][B]; 0: vector [B][N] */
-    size_t cin, tin;   /* input per sample: [cin][tin], or a vector of cin (tin = 1) */
-    size_t cout, tout; /* output per sample, likewise */
-    size_t k, pad;     /* conv kernel/padding, pool kernel */
-    int mean;          /* lstm: mean over time instead of last state */
-    double p;          /* dropout probability */
-    size_t t0;         /* first tensor of this layer in the tensor table */
-    int need_dx;       /* some layer before this one has parameters */
-    float *out, *dout; /* [max_batch * cout * tout] in the layout above */
-    float *cols;       /* conv: [cin*k][tout*max_batch] */
-    float *mask;       /* dropout */
+    size_t cin, tin;     /* input per sample: [cin][tin], or a vector of cin (tin = 1) */
+    size_t cout, tout;   /* output per sample, likewise */
+    size_t k, pad;       /* conv kernel/padding, pool kernel */
+    int mean;            /* lstm: mean over time instead of last state */
+    double p;            /* dropout probability */
+    size_t t0;           /* first tensor of this layer in the tensor table */
+    int need_dx;         /* some layer before this one has parameters */
+    float *out, *dout;   /* [max_batch * cout * tout] in the layout above */
+    float *cols;         /* conv: [cin*k][tout*max_batch] */
+    float *mask;         /* dropout */
     float *gates, *cs, *tcs, *hs; /* lstm, see layers.h */
 };
 
@@ -117,7 +117,7 @@ static char *spec_text(const char *spec, struct err *e)
 }
 
 #define SPEC_MAX_LAYERS 64
-#define SPEC_MAX_SIZE 65536
+#define SPEC_MAX_SIZE   65536
 
 /* Parses the spec into m->L / m->nl and the canonical m->spec; computes shapes. */
 static int parse_spec(struct nn_model *m, const char *spec, struct err *e)
@@ -153,22 +153,26 @@ static int parse_spec(struct nn_model *m, const char *spec, struct err *e)
         l->tin = seq ? T : 1;
         const char *kind = f[0];
         char canon[96];
-#define BAD(...)                                                                                \
-    do {                                                                                        \
-        char why_[256];                                                                         \
-        snprintf(why_, sizeof why_, __VA_ARGS__);                                               \
-        err_set(e, "model spec: token %d '%s': %s", itok, orig, why_);                          \
-        goto done;                                                                              \
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        char why_[256];                                                                            \
+        snprintf(why_, sizeof why_, __VA_ARGS__);                                                  \
+        err_set(e, "model spec: token %d '%s': %s", itok, orig, why_);                             \
+        goto done;                                                                                 \
     } while (0)
         if (strcmp(kind, "conv1d") == 0) {
             size_t out, k, pad;
             if (nf < 3 || nf > 4) BAD("expected conv1d:OUT:K[:PAD]");
-            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &out)) BAD("OUT must be an integer in [1, %d]", SPEC_MAX_SIZE);
+            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &out))
+                BAD("OUT must be an integer in [1, %d]", SPEC_MAX_SIZE);
             if (parse_size(f[2], 1, 1024, &k)) BAD("K must be an integer in [1, 1024]");
             pad = k / 2;
-            if (nf == 4 && parse_size(f[3], 0, 1024, &pad)) BAD("PAD must be an integer in [0, 1024]");
+            if (nf == 4 && parse_size(f[3], 0, 1024, &pad))
+                BAD("PAD must be an integer in [0, 1024]");
             if (!seq) BAD("conv1d needs a sequence input, but the input here is a vector");
-            if (T + 2 * pad < k) BAD("the sequence shrinks to length 0 (length %zu, kernel %zu, padding %zu)", T, k, pad);
+            if (T + 2 * pad < k)
+                BAD("the sequence shrinks to length 0 (length %zu, kernel %zu, padding %zu)", T, k,
+                    pad);
             l->kind = K_CONV;
             l->k = k;
             l->pad = pad;
@@ -198,7 +202,8 @@ static int parse_spec(struct nn_model *m, const char *spec, struct err *e)
         } else if (strcmp(kind, "lstm") == 0) {
             size_t h;
             if (nf < 2 || nf > 3) BAD("expected lstm:H[:last|:mean]");
-            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &h)) BAD("H must be an integer in [1, %d]", SPEC_MAX_SIZE);
+            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &h))
+                BAD("H must be an integer in [1, %d]", SPEC_MAX_SIZE);
             if (nf == 3 && strcmp(f[2], "last") != 0 && strcmp(f[2], "mean") != 0)
                 BAD("the output must be 'last' or 'mean', got '%s'", f[2]);
             if (!seq) BAD("lstm needs a sequence input, but the input here is a vector");
@@ -227,7 +232,8 @@ static int parse_spec(struct nn_model *m, const char *spec, struct err *e)
         } else if (strcmp(kind, "dense") == 0) {
             size_t n;
             if (nf != 2) BAD("expected dense:N");
-            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &n)) BAD("N must be an integer in [1, %d]", SPEC_MAX_SIZE);
+            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &n))
+                BAD("N must be an integer in [1, %d]", SPEC_MAX_SIZE);
             if (seq) BAD("dense needs a vector input: put lstm or flatten before it");
             l->kind = K_DENSE;
             C = n;
@@ -262,8 +268,9 @@ static int parse_spec(struct nn_model *m, const char *spec, struct err *e)
         goto done;
     }
     if (seq) {
-        err_set(e, "model spec: the last layer '%s' gives a sequence (%zu x %zu); end with lstm "
-                   "or flatten and dense:%zu",
+        err_set(e,
+                "model spec: the last layer '%s' gives a sequence (%zu x %zu); end with lstm "
+                "or flatten and dense:%zu",
                 m->L[m->nl - 1].name, C, T, m->ncls);
         goto done;
     }
@@ -411,15 +418,42 @@ void nn_model_free(struct nn_model *m)
 
 /* ---------------------------------------------------------------- accessors */
 
-const char *nn_model_spec(const struct nn_model *m) { return m->spec; }
-size_t nn_model_in_channels(const struct nn_model *m) { return m->C; }
-size_t nn_model_in_len(const struct nn_model *m) { return m->T; }
-size_t nn_model_n_classes(const struct nn_model *m) { return m->ncls; }
-size_t nn_model_max_batch(const struct nn_model *m) { return m->maxb; }
-size_t nn_model_nparams(const struct nn_model *m) { return m->np; }
-float *nn_model_params(struct nn_model *m) { return m->params; }
-float *nn_model_grads(struct nn_model *m) { return m->grads; }
-size_t nn_model_ntensors(const struct nn_model *m) { return m->nt; }
+const char *nn_model_spec(const struct nn_model *m)
+{
+    return m->spec;
+}
+size_t nn_model_in_channels(const struct nn_model *m)
+{
+    return m->C;
+}
+size_t nn_model_in_len(const struct nn_model *m)
+{
+    return m->T;
+}
+size_t nn_model_n_classes(const struct nn_model *m)
+{
+    return m->ncls;
+}
+size_t nn_model_max_batch(const struct nn_model *m)
+{
+    return m->maxb;
+}
+size_t nn_model_nparams(const struct nn_model *m)
+{
+    return m->np;
+}
+float *nn_model_params(struct nn_model *m)
+{
+    return m->params;
+}
+float *nn_model_grads(struct nn_model *m)
+{
+    return m->grads;
+}
+size_t nn_model_ntensors(const struct nn_model *m)
+{
+    return m->nt;
+}
 
 const struct nn_tensor *nn_model_tensor(const struct nn_model *m, size_t i)
 {
@@ -486,8 +520,12 @@ static void forward(struct nn_model *m, size_t B, const struct nn_step *st)
             nn_conv1d_forward(l->out, l->cols, x, P + t[0].offset, P + t[1].offset, &d);
             break;
         }
-        case K_RELU: nn_relu_forward(l->out, x, nin); break;
-        case K_POOL: nn_maxpool_forward(l->out, x, l->cin, l->tin, B, l->k); break;
+        case K_RELU:
+            nn_relu_forward(l->out, x, nin);
+            break;
+        case K_POOL:
+            nn_maxpool_forward(l->out, x, l->cin, l->tin, B, l->k);
+            break;
         case K_LSTM: {
             struct nn_lstm_dims d = {B, l->tin, l->cin, l->cout, l->mean};
             nn_lstm_forward(l->out, l->gates, l->cs, l->tcs, l->hs, m->scratch, x, P + t[0].offset,
@@ -498,11 +536,11 @@ static void forward(struct nn_model *m, size_t B, const struct nn_step *st)
             if (st && st->train && l->p > 0.0) {
                 size_t n = l->cin * l->tin;
                 if (l->seq_in)
-                    nn_dropout_mask(l->mask, B, n, 1, B, l->p, st->seed, st->epoch,
-                                    st->sample_ids, i);
+                    nn_dropout_mask(l->mask, B, n, 1, B, l->p, st->seed, st->epoch, st->sample_ids,
+                                    i);
                 else
-                    nn_dropout_mask(l->mask, B, n, n, 1, l->p, st->seed, st->epoch,
-                                    st->sample_ids, i);
+                    nn_dropout_mask(l->mask, B, n, n, 1, l->p, st->seed, st->epoch, st->sample_ids,
+                                    i);
                 nn_dropout_forward(l->out, x, l->mask, nin);
             } else {
                 /* inference, or p = 0: identity; a mask of ones keeps backward uniform */
@@ -513,7 +551,9 @@ static void forward(struct nn_model *m, size_t B, const struct nn_step *st)
         case K_DENSE:
             nn_dense_forward(l->out, x, P + t[0].offset, P + t[1].offset, B, l->cin, l->cout);
             break;
-        case K_FLAT: nn_flatten_forward(l->out, x, l->cin, l->tin, B); break;
+        case K_FLAT:
+            nn_flatten_forward(l->out, x, l->cin, l->tin, B);
+            break;
         }
     }
 }
@@ -543,17 +583,17 @@ static void backward(struct nn_model *m, size_t B)
             break;
         case K_LSTM: {
             struct nn_lstm_dims d = {B, l->tin, l->cin, l->cout, l->mean};
-            nn_lstm_backward(dx, G + t[0].offset, G + t[1].offset, G + t[2].offset,
-                             G + t[3].offset, m->scratch, l->dout, x, l->gates, l->cs, l->tcs,
-                             l->hs, P + t[0].offset, P + t[1].offset, &d);
+            nn_lstm_backward(dx, G + t[0].offset, G + t[1].offset, G + t[2].offset, G + t[3].offset,
+                             m->scratch, l->dout, x, l->gates, l->cs, l->tcs, l->hs,
+                             P + t[0].offset, P + t[1].offset, &d);
             break;
         }
         case K_DROP:
             if (dx) nn_dropout_backward(dx, l->dout, l->mask, nin);
             break;
         case K_DENSE:
-            nn_dense_backward(dx, G + t[0].offset, G + t[1].offset, l->dout, x, P + t[0].offset,
-                              B, l->cin, l->cout);
+            nn_dense_backward(dx, G + t[0].offset, G + t[1].offset, l->dout, x, P + t[0].offset, B,
+                              l->cin, l->cout);
             break;
         case K_FLAT:
             if (dx) nn_flatten_backward(dx, l->dout, l->cin, l->tin, B);
@@ -592,8 +632,8 @@ int nn_model_forward_logits(struct nn_model *m, const float *x, size_t B, float 
     return 0;
 }
 
-int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B,
-                     double *loss_sum, float *probs)
+int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B, double *loss_sum,
+                     float *probs)
 {
     if (check_batch(m, y, B) != 0) return -1;
     nn_to_ctb(m->x0, x, B, m->C, m->T);
@@ -608,13 +648,20 @@ int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B,
 static const char *kind_name(enum kind k)
 {
     switch (k) {
-    case K_CONV: return "Conv1d";
-    case K_RELU: return "ReLU";
-    case K_POOL: return "MaxPool1d";
-    case K_LSTM: return "LSTM";
-    case K_DROP: return "Dropout";
-    case K_DENSE: return "Linear";
-    case K_FLAT: return "Flatten";
+    case K_CONV:
+        return "Conv1d";
+    case K_RELU:
+        return "ReLU";
+    case K_POOL:
+        return "MaxPool1d";
+    case K_LSTM:
+        return "LSTM";
+    case K_DROP:
+        return "Dropout";
+    case K_DENSE:
+        return "Linear";
+    case K_FLAT:
+        return "Flatten";
     }
     return "?";
 }
@@ -653,8 +700,9 @@ void nn_model_summary(const struct nn_model *m, FILE *f)
     }
     char tot[32];
     commas(tot, sizeof tot, m->np);
-    fprintf(f, "%s\nTotal params: %s (%.2f KB as float32)\nTrainable params: %s\n"
-               "Non-trainable params: 0\n%s\n",
+    fprintf(f,
+            "%s\nTotal params: %s (%.2f KB as float32)\nTrainable params: %s\n"
+            "Non-trainable params: 0\n%s\n",
             dbl, tot, (double)m->np * 4.0 / 1024.0, tot, rule);
 }
 

@@ -35,8 +35,8 @@
 
 #include "err.h"
 
-#define NN_DEFAULT_SPEC                                                                         \
-    "conv1d:64:5 relu maxpool:2 conv1d:128:5 relu maxpool:2 lstm:128 dropout:0.3 dense:64 " \
+#define NN_DEFAULT_SPEC                                                                            \
+    "conv1d:64:5 relu maxpool:2 conv1d:128:5 relu maxpool:2 lstm:128 dropout:0.3 dense:64 "        \
     "relu dense:7"
 
 /* A view into the flat parameter (or gradient, or Adam moment) buffer. */
@@ -99,8 +99,8 @@ int nn_model_train_step(struct nn_model *m, const float *x, const int *y, size_t
 /* Inference (no dropout) on B <= max_batch samples: probs [B][n_classes] (may be NULL);
  * if y is not NULL, also *loss_sum (may be NULL otherwise). logits [B][n_classes] if not NULL.
  * Returns 0 or -1 as train_step. */
-int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B,
-                     double *loss_sum, float *probs);
+int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B, double *loss_sum,
+                     float *probs);
 int nn_model_forward_logits(struct nn_model *m, const float *x, size_t B, float *logits);
 
 /* Keras model.summary()-like table: layer (type), output shape, param #; total params. */

@@ -24,11 +24,9 @@ static inline uint64_t nn_rng_key(uint64_t h, uint64_t k)
 }
 
 /* 64 random bits keyed by (k0, k1, k2, k3, k4). */
-static inline uint64_t nn_rng_hash5(uint64_t k0, uint64_t k1, uint64_t k2, uint64_t k3,
-                                    uint64_t k4)
+static inline uint64_t nn_rng_hash5(uint64_t k0, uint64_t k1, uint64_t k2, uint64_t k3, uint64_t k4)
 {
-    return nn_rng_key(nn_rng_key(nn_rng_key(nn_rng_key(nn_rng_key(0x5e5e5e5eULL, k0), k1), k2),
-                                 k3),
+    return nn_rng_key(nn_rng_key(nn_rng_key(nn_rng_key(nn_rng_key(0x5e5e5e5eULL, k0), k1), k2), k3),
                       k4);
 }
 

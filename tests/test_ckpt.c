@@ -38,7 +38,8 @@ int main(int argc, char **argv)
     nn_model_init(m, 7);
     size_t np = nn_model_nparams(m);
     float *best = malloc(np * 4), *am = malloc(np * 4), *av = malloc(np * 4);
-    for (size_t i = 0; i < np; i++) best[i] = (float)i * 1e-3f, am[i] = -(float)i, av[i] = (float)i * 2;
+    for (size_t i = 0; i < np; i++)
+        best[i] = (float)i * 1e-3f, am[i] = -(float)i, av[i] = (float)i * 2;
     float mean[40], sd[40];
     for (int i = 0; i < 40; i++) mean[i] = (float)i - 20, sd[i] = 1.0f + (float)i;
     double hist[3 * DIST_H_COLS];
@@ -96,7 +97,8 @@ int main(int argc, char **argv)
     CHECK(memcmp(&d.plateau, &c.plateau, sizeof c.plateau) == 0, "plateau state");
     CHECK(d.n_hist == 3 && memcmp(d.hist, hist, sizeof hist) == 0, "history");
     CHECK(d.epoch_loss_sum == c.epoch_loss_sum && d.epoch_correct == 42 && d.epoch_seen == 68 &&
-              d.epoch_seconds == 1.5, "epoch sums");
+              d.epoch_seconds == 1.5,
+          "epoch sums");
     CHECK(d.params.mfcc.n_mfcc == 40 && d.params.load.sample_rate == 22050, "feature params");
     dist_ckpt_free(&d);
 
@@ -111,8 +113,10 @@ int main(int argc, char **argv)
         struct err xe = {{0}};
         int rc = dist_ckpt_decode(&x, bad, n, "damaged", &xe);
         tried++;
-        if (rc != 0 && xe.msg[0]) refused++;
-        else fprintf(stderr, "byte %zu flipped: accepted\n", i);
+        if (rc != 0 && xe.msg[0])
+            refused++;
+        else
+            fprintf(stderr, "byte %zu flipped: accepted\n", i);
         dist_ckpt_free(&x);
     }
     CHECK(refused == tried, "%d of %d damaged files refused", refused, tried);

@@ -36,8 +36,8 @@ static const char *tmp(const char *name)
 
 /* Writes frames*channels interleaved doubles via sf_write_double (libsndfile scales
  * [-1, 1) to the integer subtype), or ints via sf_write_int when ints != NULL. */
-static void write_file(const char *path, int format, int sr, int ch, size_t frames,
-                       const double *d, const int *ints)
+static void write_file(const char *path, int format, int sr, int ch, size_t frames, const double *d,
+                       const int *ints)
 {
     SF_INFO si = {.samplerate = sr, .channels = ch, .format = format};
     SNDFILE *f = sf_open(path, SFM_WRITE, &si);
@@ -110,8 +110,8 @@ static void int_scaling(float *y)
     for (int i = 0; i < 6; i++) raw[i] = i16[i] * 65536;
     write_file(tmp("i16.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 1, 6, NULL, raw);
     CHECK(load(0.0, tmp("i16.wav"), y, &n, &e) == 0, "i16: %s", e.msg);
-    const float want16[] = {-1.0f, -3.0517578125e-05f, 0.0f, 3.0517578125e-05f, 0.5f,
-                            0.999969482421875f};
+    const float want16[] = {-1.0f, -3.0517578125e-05f, 0.0f, 3.0517578125e-05f,
+                            0.5f,  0.999969482421875f};
     CHECK(n == 6, "i16: n_loaded %zu", n);
     for (int i = 0; i < 6; i++) CHECK(y[i] == want16[i], "i16[%d] = %.9g", i, y[i]);
     CHECK(all_zero(y, 6, NOUT), "i16: not zero-padded");
@@ -301,7 +301,8 @@ static void order_and_reuse(float *y)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/ser_test_loader_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(dir, sizeof dir, "%s/ser_test_loader_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
@@ -312,9 +313,10 @@ int main(void)
     policies(y);
     order_and_reuse(y);
     free(y);
-    const char *names[] = {"i16.wav", "u8.wav", "i24.wav", "st.wav", "ch3.wav", "ramp.wav",
-                           "r44_5s.wav", "r44_2s.wav", "r48_1000.wav", "short.wav", "half.wav",
-                           "half1.wav", "nan.wav", "junk.wav", "a.wav", "b.wav", "c.wav"};
+    const char *names[] = {"i16.wav",  "u8.wav",     "i24.wav",    "st.wav",       "ch3.wav",
+                           "ramp.wav", "r44_5s.wav", "r44_2s.wav", "r48_1000.wav", "short.wav",
+                           "half.wav", "half1.wav",  "nan.wav",    "junk.wav",     "a.wav",
+                           "b.wav",    "c.wav"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(tmp(names[i]));
     rmdir(dir);
     if (failures) {

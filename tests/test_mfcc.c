@@ -9,7 +9,6 @@
 
 #include "mfcc.h"
 
-
 #include "check.h"
 
 static void near(double got, double want, double tol, const char *what)

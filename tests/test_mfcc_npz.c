@@ -7,7 +7,6 @@
 
 #include "npy.h"
 
-
 #include "check.h"
 
 int main(int argc, char **argv)

@@ -106,7 +106,8 @@ int main(void)
     double maxd = 0;
     for (size_t i = 0; i < 6 * 7; i++)
         maxd = fmax(maxd, fabs(p6[i] - (i < 14 ? p2[i] : p4[i - 14])));
-    expect(maxd < 1e-6 && fabs(l6 - l2 - l4) < 1e-5, "model: batch of 6 == split 2 + 4 (probs, loss)");
+    expect(maxd < 1e-6 && fabs(l6 - l2 - l4) < 1e-5,
+           "model: batch of 6 == split 2 + 4 (probs, loss)");
     /* another epoch changes the outputs; inference ignores dropout */
     struct nn_step st_e = {9, 3, ids, 1};
     nn_model_train_step(m, x, y, 6, &st_e, &l0, p0);

@@ -67,7 +67,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if (write_raw(dir, "logits.f32", logits, sizeof logits) ||
-        write_raw(dir, "probs.f32", probs, sizeof probs) || write_raw(dir, "grads.f32", grads, np * 4))
+        write_raw(dir, "probs.f32", probs, sizeof probs) ||
+        write_raw(dir, "grads.f32", grads, np * 4))
         goto done;
     double adam_loss[100];
     if (steps > 100) steps = 100;
@@ -90,9 +91,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "test_nn_dump: cannot write %s\n", path);
         goto done;
     }
-    fprintf(f, "{\"spec\": \"%s\", \"B\": %d, \"C\": %d, \"T\": %d, \"n_classes\": %d,\n", nn_model_spec(m),
-            B, C, T, K);
-    fprintf(f, " \"nparams\": %zu, \"loss_sum\": %.17g,\n \"adam_lr\": 1e-3, \"adam_losses\": [", np, loss);
+    fprintf(f, "{\"spec\": \"%s\", \"B\": %d, \"C\": %d, \"T\": %d, \"n_classes\": %d,\n",
+            nn_model_spec(m), B, C, T, K);
+    fprintf(f, " \"nparams\": %zu, \"loss_sum\": %.17g,\n \"adam_lr\": 1e-3, \"adam_losses\": [",
+            np, loss);
     for (int s = 0; s < steps; s++) fprintf(f, "%s%.17g", s ? ", " : "", adam_loss[s]);
     fprintf(f, "],\n \"tensors\": [");
     for (size_t t = 0; t < nn_model_ntensors(m); t++) {

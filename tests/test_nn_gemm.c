@@ -14,7 +14,8 @@
 
 static void fill(float *p, size_t n, uint64_t key)
 {
-    for (size_t i = 0; i < n; i++) p[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(key, i, 9, 9, 9)) - 1.0f;
+    for (size_t i = 0; i < n; i++)
+        p[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(key, i, 9, 9, 9)) - 1.0f;
 }
 
 /* C (after) against alpha op(A) op(B) + beta C0 in double; padding columns untouched.
@@ -40,8 +41,9 @@ static int verify(const char *what, int ta, int tb, size_t M, size_t N, size_t K
             }
             double ref = alpha * s + beta * (double)C0[i * ldc + j];
             if (fabs(C[i * ldc + j] - ref) > 1e-5 * (1.0 + mag + fabs(C0[i * ldc + j]))) {
-                fprintf(stderr, "%s ta=%d tb=%d M=%zu N=%zu K=%zu beta=%g: C[%zu][%zu] = %.7g, "
-                                "expected %.7g\n",
+                fprintf(stderr,
+                        "%s ta=%d tb=%d M=%zu N=%zu K=%zu beta=%g: C[%zu][%zu] = %.7g, "
+                        "expected %.7g\n",
                         what, ta, tb, M, N, K, beta, i, j, C[i * ldc + j], ref);
                 return 1;
             }
@@ -110,7 +112,8 @@ out:
 
 int main(void)
 {
-    static const size_t sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 13, 11}, {33, 65, 129}, {64, 7, 1}, {5, 130, 200}};
+    static const size_t sizes[][3] = {{1, 1, 1},     {3, 5, 7},  {17, 13, 11},
+                                      {33, 65, 129}, {64, 7, 1}, {5, 130, 200}};
     static const float ab[][2] = {{1.0f, 0.0f}, {1.0f, 1.0f}, {-0.5f, 0.25f}};
     int fails = 0, n = 0;
     nn_set_threads(1);
@@ -118,7 +121,8 @@ int main(void)
         for (int tb = 0; tb < 2; tb++)
             for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
                 for (size_t k = 0; k < sizeof ab / sizeof ab[0]; k++) {
-                    fails += check(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[k][0], ab[k][1]);
+                    fails +=
+                        check(ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], ab[k][0], ab[k][1]);
                     n++;
                 }
     printf("nn_gemm: %d of %d cases failed\n", fails, n);

@@ -9,7 +9,8 @@
  * relu/maxpool 1e-3 (skipping |x| < 2h and windows whose top two differ by < 2h: the
  * non-smooth points); lstm 5e-3 with h = 1e-2; softmax-CE 1e-4 (double loss, h = 1e-3);
  * whole models 1e-2 with h = 1e-3 for conv tensors and 1e-2 for the others, skipping
- * points where the h and h/2 estimates disagree (a ReLU kink or max-pool tie crossed). Exits 1 if any check fails.
+ * points where the h and h/2 estimates disagree (a ReLU kink or max-pool tie crossed). Exits 1 if
+ * any check fails.
  */
 #include <math.h>
 #include <stdio.h>
@@ -100,7 +101,8 @@ static void test_conv(size_t K, size_t P)
 {
     struct conv_ctx c;
     c.d = (struct nn_conv_dims){3, 4, 5, 9, K, P, 9 + 2 * P - K + 1};
-    size_t nx = c.d.cin * c.d.T * c.d.B, nw = c.d.cout * c.d.cin * K, ny = c.d.cout * c.d.To * c.d.B;
+    size_t nx = c.d.cin * c.d.T * c.d.B, nw = c.d.cout * c.d.cin * K,
+           ny = c.d.cout * c.d.To * c.d.B;
     size_t ncols = c.d.cin * K * c.d.To * c.d.B;
     c.x = alloc(nx), c.w = alloc(nw), c.b = alloc(c.d.cout), c.y = alloc(ny), c.cols = alloc(ncols);
     c.r = alloc(ny);
@@ -311,7 +313,8 @@ static void test_linear(void)
     c.kind = 2; /* flatten [C][T][B] -> [B][C*T] with C*T = in */
     nn_flatten_backward(dx, c.r, c.C, c.T, c.B);
     fd_check("flatten dx", c.x, dx, n, lin_loss, NULL, &c, 1e-2, 1e-3, 400);
-    free(c.x), free(c.w), free(c.b), free(c.y), free(c.r), free(c.mask), free(dx), free(dw), free(db);
+    free(c.x), free(c.w), free(c.b), free(c.y), free(c.r), free(c.mask), free(dx), free(dw),
+        free(db);
 }
 
 /* ---------------------------------------------------------------- softmax cross-entropy */
@@ -459,7 +462,8 @@ int main(void)
     test_xent();
     printf("-- whole models (C=6, T=20, B=3)\n");
     test_model("conv1d:8:5 relu maxpool:2 conv1d:8:5 relu maxpool:2 lstm:8 dropout:0.3 dense:6 "
-               "relu dense:7", 6, 20);
+               "relu dense:7",
+               6, 20);
     test_model("conv1d:5:3 relu maxpool:2 lstm:6:mean dropout:0.5 dense:7", 6, 20);
     test_model("conv1d:4:4:1 relu maxpool:3 dropout:0.2 flatten dense:7", 6, 20);
     printf("%d check(s) failed\n", failures);

@@ -39,22 +39,30 @@ int main(void)
     }
     /* independent count: T 130 -conv(5, pad 2)-> 130 -pool2-> 65 -conv-> 65 -pool2-> 32 */
     size_t conv1 = 64 * 40 * 5 + 64, conv2 = 128 * 64 * 5 + 128;
-    size_t lstm = 4 * 128 * 128 + 4 * 128 * 128 + 2 * 4 * 128, fc1 = 64 * 128 + 64, fc2 = 7 * 64 + 7;
+    size_t lstm = 4 * 128 * 128 + 4 * 128 * 128 + 2 * 4 * 128, fc1 = 64 * 128 + 64,
+           fc2 = 7 * 64 + 7;
     size_t expected = conv1 + conv2 + lstm + fc1 + fc2;
     char what[160];
-    snprintf(what, sizeof what, "default: %zu params (expected %zu)", nn_model_nparams(m), expected);
+    snprintf(what, sizeof what, "default: %zu params (expected %zu)", nn_model_nparams(m),
+             expected);
     expect(nn_model_nparams(m) == expected && expected > 190000 && expected < 200000, what);
     static const struct {
         const char *name;
         int ndim;
         size_t s0, s1, s2;
     } want[] = {
-        {"conv1.weight", 3, 64, 40, 5},         {"conv1.bias", 1, 64, 0, 0},
-        {"conv2.weight", 3, 128, 64, 5},        {"conv2.bias", 1, 128, 0, 0},
-        {"lstm1.weight_ih_l0", 2, 512, 128, 0}, {"lstm1.weight_hh_l0", 2, 512, 128, 0},
-        {"lstm1.bias_ih_l0", 1, 512, 0, 0},     {"lstm1.bias_hh_l0", 1, 512, 0, 0},
-        {"fc1.weight", 2, 64, 128, 0},          {"fc1.bias", 1, 64, 0, 0},
-        {"fc2.weight", 2, 7, 64, 0},            {"fc2.bias", 1, 7, 0, 0},
+        {"conv1.weight", 3, 64, 40, 5},
+        {"conv1.bias", 1, 64, 0, 0},
+        {"conv2.weight", 3, 128, 64, 5},
+        {"conv2.bias", 1, 128, 0, 0},
+        {"lstm1.weight_ih_l0", 2, 512, 128, 0},
+        {"lstm1.weight_hh_l0", 2, 512, 128, 0},
+        {"lstm1.bias_ih_l0", 1, 512, 0, 0},
+        {"lstm1.bias_hh_l0", 1, 512, 0, 0},
+        {"fc1.weight", 2, 64, 128, 0},
+        {"fc1.bias", 1, 64, 0, 0},
+        {"fc2.weight", 2, 7, 64, 0},
+        {"fc2.bias", 1, 7, 0, 0},
     };
     size_t nw = sizeof want / sizeof want[0], off = 0;
     int tens_ok = nn_model_ntensors(m) == nw;
@@ -78,9 +86,9 @@ int main(void)
     static const struct {
         const char *name;
         double bound;
-    } bounds[] = {{"conv1.weight", 1 / sqrt(200.0)}, {"conv2.bias", 1 / sqrt(320.0)},
+    } bounds[] = {{"conv1.weight", 1 / sqrt(200.0)},       {"conv2.bias", 1 / sqrt(320.0)},
                   {"lstm1.weight_hh_l0", 1 / sqrt(128.0)}, {"lstm1.bias_ih_l0", 1 / sqrt(128.0)},
-                  {"fc1.weight", 1 / sqrt(128.0)}, {"fc2.weight", 1 / sqrt(64.0)}};
+                  {"fc1.weight", 1 / sqrt(128.0)},         {"fc2.weight", 1 / sqrt(64.0)}};
     for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++) {
         const struct nn_tensor *t = nn_model_find_tensor(m, bounds[i].name);
         double mx = 0, mean = 0;
@@ -100,7 +108,8 @@ int main(void)
     /* other valid specs */
     if (nn_model_create(&m, "conv1d:8:4 maxpool:3 flatten dense:7", 40, 130, 7, 2, &e) == 0) {
         /* T: 130 + 2*2 - 4 + 1 = 131 -> pool3 -> 43; flatten 8*43 */
-        expect(nn_model_nparams(m) == 8 * 40 * 4 + 8 + 7 * 8 * 43 + 7, "conv(even k)+flatten params");
+        expect(nn_model_nparams(m) == 8 * 40 * 4 + 8 + 7 * 8 * 43 + 7,
+               "conv(even k)+flatten params");
         nn_model_free(m);
     } else {
         expect(0, e.msg);

@@ -171,7 +171,9 @@ int main(int argc, char **argv)
     dsp_pack_free(&q);
     remove(path);
 
-    if (failures) fprintf(stderr, "%d failure(s)\n", failures);
-    else printf("test_pack: all checks passed\n");
+    if (failures)
+        fprintf(stderr, "%d failure(s)\n", failures);
+    else
+        printf("test_pack: all checks passed\n");
     return failures ? 1 : 0;
 }

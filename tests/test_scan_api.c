@@ -14,7 +14,6 @@
 
 #include "scan.h"
 
-
 #include "check.h"
 
 static char root[256];

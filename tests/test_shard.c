@@ -14,8 +14,8 @@ int main(void)
                 size_t b, e;
                 dist_shard(n, size, r, &b, &e);
                 if (b != next || e < b) {
-                    fprintf(stderr, "FAIL n=%zu size=%d rank=%d: [%zu,%zu) after %zu\n", n, size,
-                            r, b, e, next);
+                    fprintf(stderr, "FAIL n=%zu size=%d rank=%d: [%zu,%zu) after %zu\n", n, size, r,
+                            b, e, next);
                     failures++;
                 }
                 next = e;
