@@ -3,7 +3,7 @@
  * cut at the native rate, float32 channel mean, libsoxr SOXR_HQ with float32 I/O (what
  * python-soxr's resample(quality="soxr_hq") calls), librosa's fix_length, zero padding.
  * The only user of <soxr.h>. */
-#include "audio.h"
+#include "dsp/audio.h"
 
 #include <errno.h>
 #include <math.h>

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 struct dsp_audio_info {
     int sample_rate; /* Hz, as stored in the file */

@@ -1,7 +1,7 @@
 /* features.c: loader (audio.c) + MFCC (mfcc.c) behind one reusable context; the per-file
  * path of `ser features` and of the corpus extractor. Matches librosa 0.10 load + mfcc as
  * described in features.h and ../shared/mfcc.md. */
-#include "features.h"
+#include "dsp/features.h"
 
 #include <stdlib.h>
 

@@ -11,9 +11,9 @@
 
 #include <stddef.h>
 
-#include "audio.h"
-#include "err.h"
-#include "mfcc.h"
+#include "dsp/audio.h"
+#include "ser/err.h"
+#include "dsp/mfcc.h"
 
 struct dsp_features_params {
     struct dsp_load_params load; /* offset 0.5 s, duration 3.0 s, 22050 Hz */

@@ -9,7 +9,7 @@
  * [n_mfcc][T] (coefficient-major, librosa's (n_mfcc, T)). The DCT loops over frames innermost,
  * so each output accumulates independently (vectorised) in the fixed band order.
  */
-#include "mfcc.h"
+#include "dsp/mfcc.h"
 
 #include <fftw3.h>
 #include <math.h>

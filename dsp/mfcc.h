@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 struct dsp_mfcc_params {
     int sample_rate; /* Hz, 22050 */

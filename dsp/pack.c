@@ -6,7 +6,7 @@
  *               multiple of 8, data, zero padding to a multiple of 8
  * Host byte order must be little-endian (checked at compile time).
  */
-#include "pack.h"
+#include "dsp/pack.h"
 
 #include <errno.h>
 #include <fcntl.h>

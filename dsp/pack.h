@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 #define DSP_PACK_VERSION  1u
 #define DSP_PACK_MAX_NDIM 8

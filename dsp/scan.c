@@ -7,7 +7,7 @@
  * path order, so only the first copy that decodes is kept (and only it, or the damaged copies
  * before it, are validated). Items and skips are finally sorted by path with strcmp.
  */
-#include "scan.h"
+#include "dsp/scan.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "audio.h"
+#include "dsp/audio.h"
 
 const char *const dsp_label_names[DSP_N_LABELS] = {"angry",   "disgust", "fear", "happy",
                                                    "neutral", "ps",      "sad"};

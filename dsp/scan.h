@@ -47,7 +47,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 enum { DSP_N_LABELS = 7 };
 

@@ -1,5 +1,5 @@
 /* callbacks.c: Keras-semantics EarlyStopping and ReduceLROnPlateau (see callbacks.h). */
-#include "callbacks.h"
+#include "mpi/callbacks.h"
 
 #include <math.h>
 

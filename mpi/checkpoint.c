@@ -1,13 +1,13 @@
 /* checkpoint.c: checkpoint files (see checkpoint.h). */
-#include "checkpoint.h"
+#include "mpi/checkpoint.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "pack.h"
-#include "scan.h"
+#include "mpi/dataset.h"
+#include "dsp/pack.h"
+#include "dsp/scan.h"
 
 static int add_f32(struct dsp_pack *p, const char *name, const float *x, size_t n, struct err *e)
 {

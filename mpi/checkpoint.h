@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "callbacks.h"
-#include "err.h"
-#include "features.h"
-#include "model.h"
+#include "mpi/callbacks.h"
+#include "ser/err.h"
+#include "dsp/features.h"
+#include "nn/model.h"
 
 #define DIST_CKPT_KIND DSP_PACK_FOURCC('C', 'K', 'P', 'T')
 

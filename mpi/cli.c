@@ -1,5 +1,5 @@
 /* cli.c: getopt_long, help text and config files from one option table (see cli.h). */
-#include "cli.h"
+#include "mpi/cli.h"
 
 #include <errno.h>
 #include <getopt.h>

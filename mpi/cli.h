@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 struct cli_opt {
     const char *name;    /* long option name, without "--" */

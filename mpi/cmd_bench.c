@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "adam.h"
-#include "cli.h"
-#include "commands.h"
-#include "gemm.h"
-#include "model.h"
-#include "rng.h"
+#include "nn/adam.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "nn/gemm.h"
+#include "nn/model.h"
+#include "nn/rng.h"
 
 struct bench_cfg {
     long threads, batch, repeat;

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "features.h"
-#include "npy.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "dsp/features.h"
+#include "mpi/npy.h"
 
 struct features_opts {
     const char *npy, *signal;

@@ -14,12 +14,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "checkpoint.h"
-#include "cli.h"
-#include "commands.h"
-#include "features.h"
-#include "npy.h"
-#include "scan.h"
+#include "mpi/checkpoint.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "dsp/features.h"
+#include "mpi/npy.h"
+#include "dsp/scan.h"
 
 /* ---- collecting audio files ---- */
 

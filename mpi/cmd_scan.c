@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "scan.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "dsp/scan.h"
 
 struct scan_opts {
     int csv;

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "model.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "nn/model.h"
 
 struct summary_cfg {
     const char *model;

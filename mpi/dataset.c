@@ -1,10 +1,10 @@
 /* dataset.c: feature files (see dataset.h for the record layout). */
-#include "dataset.h"
+#include "mpi/dataset.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
+#include "dsp/scan.h"
 
 size_t dist_dataset_dim(const struct dist_dataset *d)
 {

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "features.h"
-#include "pack.h"
+#include "ser/err.h"
+#include "dsp/features.h"
+#include "dsp/pack.h"
 
 #define DIST_FEAT_KIND DSP_PACK_FOURCC('F', 'E', 'A', 'T')
 

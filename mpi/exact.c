@@ -6,7 +6,7 @@
  * Everything is integer arithmetic except products by powers of two (exact) and floor()
  * (independent of the rounding mode), so no result depends on the FPU state or on order.
  */
-#include "exact.h"
+#include "mpi/exact.h"
 
 #include <float.h>
 #include <math.h>

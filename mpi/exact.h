@@ -44,7 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 /* ---- 1. float vectors in per-segment fixed point ---- */
 

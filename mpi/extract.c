@@ -1,5 +1,5 @@
 /* extract.c: `ser extract` and dist_extract (see extract.h). */
-#include "extract.h"
+#include "mpi/extract.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "progress.h"
-#include "scan.h"
-#include "shard.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "mpi/progress.h"
+#include "dsp/scan.h"
+#include "mpi/shard.h"
 
 enum { REASON_LEN = 320 };
 

@@ -12,7 +12,7 @@
 
 #include <mpi.h>
 
-#include "dataset.h"
+#include "mpi/dataset.h"
 
 struct dist_extract_opts {
     const char *data; /* corpus directory or CSV manifest */

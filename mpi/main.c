@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "mpi/commands.h"
 
 struct command {
     const char *name;

@@ -1,5 +1,5 @@
 /* npy.c: .npy v1.0 and .npz (STORED zip, CRC32 from zlib) writers; see npy.h. */
-#include "npy.h"
+#include "mpi/npy.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 enum { DIST_NPY_MAX_DIM = 8 };
 

@@ -1,5 +1,5 @@
 /* progress.c: terminal progress bar / periodic log lines (see progress.h). */
-#include "progress.h"
+#include "mpi/progress.h"
 
 #include <stdio.h>
 #include <time.h>

@@ -1,5 +1,5 @@
 /* report.c: summary.json, report.md, confusion.tsv and SVG plots (see report.h). */
-#include "report.h"
+#include "mpi/report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train.h"
+#include "mpi/train.h"
 
 static FILE *open_out(const char *dir, const char *name, char *path, size_t n, struct err *e)
 {

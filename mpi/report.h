@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "checkpoint.h"
-#include "err.h"
-#include "scan.h"
+#include "mpi/checkpoint.h"
+#include "ser/err.h"
+#include "dsp/scan.h"
 
 struct dist_report {
     const char *run_dir, *config, *git_rev, *spec;

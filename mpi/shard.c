@@ -1,5 +1,5 @@
 /* shard.c: balanced contiguous blocks (see shard.h). */
-#include "shard.h"
+#include "mpi/shard.h"
 
 void dist_shard(size_t n, int size, int rank, size_t *begin, size_t *end)
 {

@@ -1,11 +1,11 @@
 /* split.c: stratified splits and epoch shuffles (see split.h). */
-#include "split.h"
+#include "mpi/split.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
+#include "nn/rng.h"
 
 static uint64_t hash_str(uint64_t h, const char *s)
 {

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 enum { DIST_TRAIN = 0, DIST_VAL = 1, DIST_TEST = 2 };
 

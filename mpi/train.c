@@ -22,7 +22,7 @@
  * ReduceLROnPlateau and broadcasts the decision. Rank 0 writes checkpoints (every rank holds
  * identical state, so nothing is gathered); a resumed run continues bit-identically.
  */
-#include "train.h"
+#include "mpi/train.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,19 +36,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "adam.h"
-#include "callbacks.h"
-#include "checkpoint.h"
-#include "cli.h"
-#include "commands.h"
-#include "exact.h"
-#include "extract.h"
-#include "gemm.h"
-#include "model.h"
-#include "progress.h"
-#include "report.h"
-#include "shard.h"
-#include "split.h"
+#include "nn/adam.h"
+#include "mpi/callbacks.h"
+#include "mpi/checkpoint.h"
+#include "mpi/cli.h"
+#include "mpi/commands.h"
+#include "mpi/exact.h"
+#include "mpi/extract.h"
+#include "nn/gemm.h"
+#include "nn/model.h"
+#include "mpi/progress.h"
+#include "mpi/report.h"
+#include "mpi/shard.h"
+#include "mpi/split.h"
 
 #ifndef SER_VERSION
 #define SER_VERSION "dev"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "scan.h"
+#include "dsp/scan.h"
 
 struct dist_train_cfg {
     char data[4096];     /* corpus directory or CSV manifest */

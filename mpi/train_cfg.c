@@ -1,12 +1,12 @@
 /* train_cfg.c: options of `ser train` (one table for the command line and config files),
  * their defaults, and the classification metrics of its reports. */
-#include "train.h"
+#include "mpi/train.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "model.h"
+#include "mpi/cli.h"
+#include "nn/model.h"
 
 void dist_train_default_cfg(struct dist_train_cfg *c)
 {

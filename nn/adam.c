@@ -4,12 +4,12 @@
  * bias corrections in double, the update in float as PyTorch computes it for float32
  * parameters; torch.nn.utils.clip_grad_norm_.
  */
-#include "adam.h"
+#include "nn/adam.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "simd.h"
+#include "nn/simd.h"
 
 int nn_adam_init(struct nn_adam *a, size_t n, double lr, struct err *e)
 {

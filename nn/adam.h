@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 struct nn_adam {
     double lr, beta1, beta2, eps, weight_decay; /* weight_decay: decoupled (AdamW); 0 = Adam */

@@ -1,7 +1,7 @@
 /* gemm.c: nn_gemm over cblas_sgemm (OpenBLAS), and the packed-B product of the LSTM
  * recurrence (see gemm.h) with its AVX2/FMA micro-kernel. The test suite checks both against
  * a naive loop. */
-#include "gemm.h"
+#include "nn/gemm.h"
 
 #include <cblas.h>
 #include <string.h>

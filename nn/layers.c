@@ -8,14 +8,14 @@
  * in one GEMM, one small GEMM per step for the recurrence, and accumulates dW_hh, dW_ih and
  * dx each with one GEMM over all steps after the backward sweep.
  */
-#include "layers.h"
+#include "nn/layers.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "gemm.h"
-#include "rng.h"
-#include "simd.h"
+#include "nn/gemm.h"
+#include "nn/rng.h"
+#include "nn/simd.h"
 
 /* ---------------------------------------------------------------- elementwise helpers */
 

@@ -6,7 +6,7 @@
  * tests/torch_parity.py). Design after karpathy/llm.c's train_gpt2.c: one parameter block
  * and one gradient block, each tensor a view; activations planned once at create.
  */
-#include "model.h"
+#include "nn/model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "layers.h"
-#include "rng.h"
+#include "nn/layers.h"
+#include "nn/rng.h"
 
 enum kind { K_CONV, K_RELU, K_POOL, K_LSTM, K_DROP, K_DENSE, K_FLAT };
 

@@ -33,7 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "err.h"
+#include "ser/err.h"
 
 #define NN_DEFAULT_SPEC                                                                            \
     "conv1d:64:5 relu maxpool:2 conv1d:128:5 relu maxpool:2 lstm:128 dropout:0.3 dense:64 "        \

@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "callbacks.h"
+#include "mpi/callbacks.h"
 
-#include "check.h"
+#include "tests/check.h"
 
 /* Runs a sequence; returns the epoch at which training stops (-1: never). */
 static int run_stopper(struct dist_stopper *s, const double *v, int n, int *best_flags)

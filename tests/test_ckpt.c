@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
+#include "mpi/checkpoint.h"
 
-#include "check.h"
+#include "tests/check.h"
 
 static unsigned char *slurp(const char *path, size_t *n)
 {

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exact.h"
+#include "mpi/exact.h"
 
 enum { NV = 37, NSEG = 9, ND = 211, NSD = 5 };
 static const size_t seg_len[NSEG] = {50, 20, 30, 10, 16, 0, 12, 24, 16};

@@ -15,12 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "audio.h"
-#include "mfcc.h"
+#include "dsp/audio.h"
+#include "dsp/mfcc.h"
 
 static char dir[256];
 
-#include "check.h"
+#include "tests/check.h"
 
 enum { NOUT = 66150 };
 static const double PI = 3.14159265358979323846;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mfcc.h"
+#include "dsp/mfcc.h"
 
-#include "check.h"
+#include "tests/check.h"
 
 static void near(double got, double want, double tol, const char *what)
 {

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "npy.h"
+#include "mpi/npy.h"
 
-#include "check.h"
+#include "tests/check.h"
 
 int main(int argc, char **argv)
 {

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "adam.h"
+#include "nn/adam.h"
 
 static int failures;
 

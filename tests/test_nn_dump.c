@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
-#include "model.h"
-#include "rng.h"
+#include "nn/adam.h"
+#include "nn/model.h"
+#include "nn/rng.h"
 
 static int write_raw(const char *dir, const char *name, const void *p, size_t bytes)
 {

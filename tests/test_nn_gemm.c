@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gemm.h"
-#include "rng.h"
+#include "nn/gemm.h"
+#include "nn/rng.h"
 
 static void fill(float *p, size_t n, uint64_t key)
 {

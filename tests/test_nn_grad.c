@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layers.h"
-#include "model.h"
-#include "rng.h"
+#include "nn/layers.h"
+#include "nn/model.h"
+#include "nn/rng.h"
 
 static int failures;
 

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "pack.h"
+#include "dsp/pack.h"
 
-#include "check.h"
+#include "tests/check.h"
 
 #define KIND DSP_PACK_FOURCC('T', 'E', 'S', 'T')
 

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scan.h"
+#include "dsp/scan.h"
 
-#include "check.h"
+#include "tests/check.h"
 
 static char root[256];
 

@@ -2,7 +2,7 @@
  * disjoint, cover [0, n), and differ in size by at most one. */
 #include <stdio.h>
 
-#include "shard.h"
+#include "mpi/shard.h"
 
 int main(void)
 {
