@@ -1,15 +1,24 @@
 /* model.c: model spec parser, flat parameter/gradient buffers with named views, the
- * training step (forward + backward) and inference, summary and FLOP count (see model.h).
+ * training step (forward + backward) and inference, summary, FLOP count and memory estimate
+ * (see model.h).
  *
  * Reference: tests/torch_model.py builds the PyTorch module of the same spec; the tensor
  * names, shapes, order and the forward computation are those of that module (checked by
  * tests/torch_parity.py). Design after karpathy/llm.c's train_gpt2.c: one parameter block
  * and one gradient block, each tensor a view; activations planned once at create.
+ *
+ * Everything a layer kind is lives in one row of the table `kinds` below: its spec keyword
+ * and arguments, its output shape, its parameter tensors (PyTorch names, shapes, init bound),
+ * the buffers it keeps for backward, its forward, backward and FLOP count. The rest of this
+ * file is generic. To add a layer kind, write its functions and add one row (and its tokens
+ * to model.h's list, and the same module to tests/torch_model.py).
  */
 #include "nn/model.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,23 +26,42 @@
 #include "nn/layers.h"
 #include "nn/rng.h"
 
-enum kind { K_CONV, K_RELU, K_POOL, K_LSTM, K_DROP, K_DENSE, K_FLAT };
+#define SPEC_MAX_LAYERS 64
+#define SPEC_MAX_SIZE   65536
+#define LAYER_TENSORS   4   /* parameter tensors of one layer, at most (lstm) */
+#define LAYER_BUFFERS   4   /* buffers one layer keeps for backward, at most (lstm) */
+#define WHY_CAP         256 /* a layer's error text, without the token it names */
 
+struct layer_kind;
+
+/* One layer of a model: the arguments of its token, its shapes, its tensors, its buffers. */
 struct layer {
-    enum kind kind;
+    const struct layer_kind *kind;
     char name[24];       /* conv1, relu2, lstm1, fc1, ... (param layers: PyTorch module name) */
-    int seq_in, seq_out; /* 1: sequence [C][T][B]; 0: vector [B][N] */
-    size_t cin, tin;     /* input per sample: [cin][tin], or a vector of cin (tin = 1) */
-    size_t cout, tout;   /* output per sample, likewise */
+    size_t index;        /* position in the spec from 0 (keys the dropout masks) */
+    size_t n;            /* the size argument: conv1d OUT, lstm H, dense N */
     size_t k, pad;       /* conv kernel/padding, pool kernel */
     int mean;            /* lstm: mean over time instead of last state */
     double p;            /* dropout probability */
-    size_t t0;           /* first tensor of this layer in the tensor table */
+    int seq_in, seq_out; /* 1: sequence [C][T][B]; 0: vector [B][N] */
+    size_t cin, tin;     /* input per sample: [cin][tin], or a vector of cin (tin = 1) */
+    size_t cout, tout;   /* output per sample, likewise */
+    size_t t0, nt;       /* its tensors: the tensor table's [t0, t0 + nt) */
     int need_dx;         /* some layer before this one has parameters */
-    float *out, *dout;   /* [max_batch * cout * tout] in the layout above */
-    float *cols;         /* conv: [cin*k][tout*max_batch] */
-    float *mask;         /* dropout */
-    float *gates, *cs, *tcs, *hs; /* lstm, see layers.h */
+    size_t nbuf[LAYER_BUFFERS]; /* floats of buf[], planned for max_batch by kind->plan */
+    float *out, *dout;          /* [max_batch * cout * tout] in the layout above */
+    float *buf[LAYER_BUFFERS];  /* what the kind keeps for backward (see its plan function) */
+};
+
+/* What one layer's forward or backward sees. */
+struct pass {
+    size_t B;                      /* samples in this call */
+    const float *x;                /* the layer's input */
+    float *dx;                     /* backward: its gradient, to set; NULL if not needed */
+    const float *w[LAYER_TENSORS]; /* the layer's parameter tensors, in table order */
+    float *g[LAYER_TENSORS];       /* backward: their gradients (added to) */
+    float *scratch;                /* the model's workspace, as large as the plans asked */
+    const struct nn_step *st;      /* forward: the step's dropout keys; NULL at inference */
 };
 
 struct nn_model {
@@ -45,12 +73,69 @@ struct nn_model {
     struct nn_tensor *tensors;
     char (*tnames)[40];
     size_t np;
+    size_t nscratch; /* floats of scratch the layers' plans ask for */
+    size_t bytes;    /* bytes of the float buffers allocated (nn_model_bytes) */
     float *params, *grads;
     float *x0;      /* [C][T][max_batch] the input in layer layout */
-    float *scratch; /* conv dcols / lstm backward scratch */
+    float *scratch; /* conv dcols / lstm pack and backward scratch */
 };
 
-/* ---------------------------------------------------------------- spec parsing */
+/* A parameter tensor: the state_dict name after "<layer name>." and the shape, one letter
+ * per dimension: O = cout, I = cin, K = kernel, G = 4 * cout (LSTM gates). */
+struct tensor_def {
+    const char *suffix;
+    const char *dims;
+};
+
+enum layer_input { IN_ANY, IN_SEQ, IN_VEC };
+
+/* A row of the layer table. The function pointers that may be NULL say so. */
+struct layer_kind {
+    const char *name;       /* spec keyword */
+    const char *usage;      /* its syntax, for messages */
+    const char *prefix;     /* layer names: prefix + count of this kind ("conv1", "fc2") */
+    const char *type;       /* summary's type column: the PyTorch module */
+    int min_args, max_args; /* ':'-separated arguments after the keyword */
+    enum layer_input input; /* the input it takes */
+    /* Sets l's arguments from arg[0 .. nargs-1]; -1 with why on a bad one. NULL: none. */
+    int (*parse)(struct layer *l, char *const *arg, int nargs, char *why);
+    /* Sets seq_out, cout, tout from the input shape and the arguments; -1 with why. */
+    int (*shape)(struct layer *l, char *why);
+    /* Writes the canonical token as snprintf does (NULL/0 measures it); returns its length. */
+    int (*canon)(const struct layer *l, char *buf, size_t cap);
+    struct tensor_def tensor[LAYER_TENSORS]; /* PyTorch's registration order */
+    const char *fan; /* init U(-1/sqrt(fan), 1/sqrt(fan)), fan: product of these dimensions */
+    /* Floats of l->buf[] for a batch of B and of the scratch it needs. NULL: none. */
+    void (*plan)(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS], size_t *scratch);
+    void (*forward)(struct layer *l, const struct pass *p);
+    void (*backward)(struct layer *l, const struct pass *p); /* sets dx if not NULL */
+    /* GEMM FLOPs per sample: forward, backward (with the input gradient if need_dx). NULL: 0. */
+    void (*flops)(const struct layer *l, int need_dx, double *fwd, double *bwd);
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Formats a layer's error into why (WHY_CAP bytes) and returns -1. */
+__attribute__((format(printf, 2, 3))) static int bad(char *why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, WHY_CAP, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Sizes that saturate at SIZE_MAX instead of wrapping: a planned size of SIZE_MAX means
+ * "does not fit in memory". */
+static size_t zmul(size_t a, size_t b)
+{
+    return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+static size_t zadd(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
 
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 {
@@ -63,7 +148,390 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
     return 0;
 }
 
-/* Splits tok at ':' into at most 4 fields (tok is modified). Returns the field count. */
+/* ---------------------------------------------------------------- layer kinds */
+
+/* Shared by the kinds that keep the input's shape (relu, dropout). */
+static int shape_same(struct layer *l, char *why)
+{
+    (void)why;
+    l->seq_out = l->seq_in;
+    l->cout = l->cin;
+    l->tout = l->tin;
+    return 0;
+}
+
+/* Shared by the kinds whose output is a vector of their size argument (lstm, dense). */
+static int shape_vector(struct layer *l, char *why)
+{
+    (void)why;
+    l->seq_out = 0;
+    l->cout = l->n;
+    l->tout = 1;
+    return 0;
+}
+
+/* Shared by the kinds without arguments: the keyword. */
+static int canon_plain(const struct layer *l, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "%s", l->kind->name);
+}
+
+/* conv1d:OUT:K[:PAD]. buf[0]: the im2col matrix [cin*k][tout*B]; the scratch holds its
+ * gradient when the input gradient is needed. */
+static int conv_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    if (parse_size(arg[0], 1, SPEC_MAX_SIZE, &l->n))
+        return bad(why, "OUT must be an integer in [1, %d]", SPEC_MAX_SIZE);
+    if (parse_size(arg[1], 1, 1024, &l->k)) return bad(why, "K must be an integer in [1, 1024]");
+    l->pad = l->k / 2;
+    if (nargs == 3 && parse_size(arg[2], 0, 1024, &l->pad))
+        return bad(why, "PAD must be an integer in [0, 1024]");
+    return 0;
+}
+
+static int conv_shape(struct layer *l, char *why)
+{
+    size_t padded = zadd(l->tin, 2 * l->pad);
+    if (padded < l->k)
+        return bad(why, "the sequence shrinks to length 0 (length %zu, kernel %zu, padding %zu)",
+                   l->tin, l->k, l->pad);
+    l->seq_out = 1;
+    l->cout = l->n;
+    l->tout = padded - l->k + 1;
+    return 0;
+}
+
+static int conv_canon(const struct layer *l, char *buf, size_t cap)
+{
+    if (l->pad == l->k / 2) return snprintf(buf, cap, "conv1d:%zu:%zu", l->n, l->k);
+    return snprintf(buf, cap, "conv1d:%zu:%zu:%zu", l->n, l->k, l->pad);
+}
+
+static void conv_plan(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS], size_t *scratch)
+{
+    nbuf[0] = zmul(zmul(l->cin, l->k), zmul(l->tout, B));
+    *scratch = l->need_dx ? nbuf[0] : 0;
+}
+
+static void conv_forward(struct layer *l, const struct pass *p)
+{
+    struct nn_conv_dims d = {p->B, l->cin, l->cout, l->tin, l->k, l->pad, l->tout};
+    nn_conv1d_forward(l->out, l->buf[0], p->x, p->w[0], p->w[1], &d);
+}
+
+static void conv_backward(struct layer *l, const struct pass *p)
+{
+    struct nn_conv_dims d = {p->B, l->cin, l->cout, l->tin, l->k, l->pad, l->tout};
+    nn_conv1d_backward(p->dx, p->g[0], p->g[1], p->scratch, l->dout, l->buf[0], p->w[0], &d);
+}
+
+static void conv_flops(const struct layer *l, int need_dx, double *fwd, double *bwd)
+{
+    *fwd = 2.0 * (double)l->cout * (double)(l->cin * l->k) * (double)l->tout;
+    *bwd = *fwd * (need_dx ? 2 : 1);
+}
+
+/* relu */
+static void relu_forward(struct layer *l, const struct pass *p)
+{
+    nn_relu_forward(l->out, p->x, l->cin * l->tin * p->B);
+}
+
+static void relu_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx) nn_relu_backward(p->dx, l->dout, l->out, l->cin * l->tin * p->B);
+}
+
+/* maxpool:K */
+static int pool_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    (void)nargs;
+    if (parse_size(arg[0], 1, 255, &l->k)) return bad(why, "K must be an integer in [1, 255]");
+    return 0;
+}
+
+static int pool_shape(struct layer *l, char *why)
+{
+    if (l->tin / l->k == 0)
+        return bad(why, "the sequence shrinks to length 0 (length %zu, pool %zu)", l->tin, l->k);
+    l->seq_out = 1;
+    l->cout = l->cin;
+    l->tout = l->tin / l->k;
+    return 0;
+}
+
+static int pool_canon(const struct layer *l, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "maxpool:%zu", l->k);
+}
+
+static void pool_forward(struct layer *l, const struct pass *p)
+{
+    nn_maxpool_forward(l->out, p->x, l->cin, l->tin, p->B, l->k);
+}
+
+static void pool_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx) nn_maxpool_backward(p->dx, l->dout, p->x, l->out, l->cin, l->tin, p->B, l->k);
+}
+
+/* lstm:H[:last|:mean]. buf[]: gates, cs, tcs, hs (see layers.h); the scratch holds the
+ * packed W_hh in forward and the backward workspace. */
+static int lstm_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    if (parse_size(arg[0], 1, SPEC_MAX_SIZE, &l->n))
+        return bad(why, "H must be an integer in [1, %d]", SPEC_MAX_SIZE);
+    if (nargs == 2 && strcmp(arg[1], "last") != 0 && strcmp(arg[1], "mean") != 0)
+        return bad(why, "the output must be 'last' or 'mean', got '%s'", arg[1]);
+    l->mean = nargs == 2 && strcmp(arg[1], "mean") == 0;
+    return 0;
+}
+
+static int lstm_canon(const struct layer *l, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "lstm:%zu%s", l->n, l->mean ? ":mean" : "");
+}
+
+static void lstm_plan(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS], size_t *scratch)
+{
+    size_t T = l->tin, H = l->cout, TBH = zmul(zmul(T, B), H);
+    nbuf[0] = zmul(TBH, 4);                 /* gates */
+    nbuf[1] = TBH;                          /* cs */
+    nbuf[2] = TBH;                          /* tcs */
+    nbuf[3] = zmul(zmul(zadd(T, 1), B), H); /* hs */
+    struct nn_lstm_dims d = {B, T, l->cin, H, l->mean};
+    /* >= nn_lstm_pack_size(&d), which the forward pass uses of the same scratch */
+    *scratch = nbuf[0] < SIZE_MAX / 4 ? nn_lstm_scratch(&d) : SIZE_MAX;
+}
+
+static void lstm_forward(struct layer *l, const struct pass *p)
+{
+    struct nn_lstm_dims d = {p->B, l->tin, l->cin, l->cout, l->mean};
+    nn_lstm_forward(l->out, l->buf[0], l->buf[1], l->buf[2], l->buf[3], p->scratch, p->x, p->w[0],
+                    p->w[1], p->w[2], p->w[3], &d);
+}
+
+static void lstm_backward(struct layer *l, const struct pass *p)
+{
+    struct nn_lstm_dims d = {p->B, l->tin, l->cin, l->cout, l->mean};
+    nn_lstm_backward(p->dx, p->g[0], p->g[1], p->g[2], p->g[3], p->scratch, l->dout, p->x,
+                     l->buf[0], l->buf[1], l->buf[2], l->buf[3], p->w[0], p->w[1], &d);
+}
+
+static void lstm_flops(const struct layer *l, int need_dx, double *fwd, double *bwd)
+{
+    double T = (double)l->tin, G = 4.0 * (double)l->cout, H = (double)l->cout;
+    double in = (double)l->cin;
+    double proj = 2.0 * T * G * in, rec = 2.0 * (T - 1) * G * H;
+    *fwd = proj + rec;
+    /* dW_ih, dx: proj each; dW_hh and dh: over steps 1..T-1 */
+    *bwd = proj * (need_dx ? 2 : 1) + 2 * rec;
+}
+
+/* dropout:P. buf[0]: the mask, in the layout of the output. */
+static int drop_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    (void)nargs;
+    char *end;
+    errno = 0;
+    l->p = strtod(arg[0], &end);
+    if (errno || end == arg[0] || *end || !(l->p >= 0.0 && l->p < 1.0))
+        return bad(why, "P must be a number with 0 <= P < 1");
+    return 0;
+}
+
+/* The shortest form of P that parses back to the same double. */
+static int drop_canon(const struct layer *l, char *buf, size_t cap)
+{
+    char num[32];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(num, sizeof num, "%.*g", prec, l->p);
+        if (strtod(num, NULL) == l->p) break;
+    }
+    return snprintf(buf, cap, "dropout:%s", num);
+}
+
+static void drop_plan(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS], size_t *scratch)
+{
+    nbuf[0] = zmul(zmul(l->cout, l->tout), B);
+    *scratch = 0;
+}
+
+static void drop_forward(struct layer *l, const struct pass *p)
+{
+    size_t n = l->cin * l->tin, nin = n * p->B;
+    const struct nn_step *st = p->st;
+    float *mask = l->buf[0];
+    if (st && st->train && l->p > 0.0) {
+        if (l->seq_in)
+            nn_dropout_mask(mask, p->B, n, 1, p->B, l->p, st->seed, st->epoch, st->sample_ids,
+                            l->index);
+        else
+            nn_dropout_mask(mask, p->B, n, n, 1, l->p, st->seed, st->epoch, st->sample_ids,
+                            l->index);
+        nn_dropout_forward(l->out, p->x, mask, nin);
+    } else {
+        /* inference, or p = 0: identity; a mask of ones keeps backward uniform */
+        memcpy(l->out, p->x, nin * sizeof *p->x);
+        for (size_t j = 0; j < nin; j++) mask[j] = 1.0f;
+    }
+}
+
+static void drop_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx) nn_dropout_backward(p->dx, l->dout, l->buf[0], l->cin * l->tin * p->B);
+}
+
+/* dense:N */
+static int dense_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    (void)nargs;
+    if (parse_size(arg[0], 1, SPEC_MAX_SIZE, &l->n))
+        return bad(why, "N must be an integer in [1, %d]", SPEC_MAX_SIZE);
+    return 0;
+}
+
+static int dense_canon(const struct layer *l, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "dense:%zu", l->n);
+}
+
+static void dense_forward(struct layer *l, const struct pass *p)
+{
+    nn_dense_forward(l->out, p->x, p->w[0], p->w[1], p->B, l->cin, l->cout);
+}
+
+static void dense_backward(struct layer *l, const struct pass *p)
+{
+    nn_dense_backward(p->dx, p->g[0], p->g[1], l->dout, p->x, p->w[0], p->B, l->cin, l->cout);
+}
+
+static void dense_flops(const struct layer *l, int need_dx, double *fwd, double *bwd)
+{
+    *fwd = 2.0 * (double)l->cin * (double)l->cout;
+    *bwd = *fwd * (need_dx ? 2 : 1);
+}
+
+/* flatten */
+static int flat_shape(struct layer *l, char *why)
+{
+    (void)why;
+    l->seq_out = 0;
+    l->cout = zmul(l->cin, l->tin); /* saturates: refused as too large */
+    l->tout = 1;
+    return 0;
+}
+
+static void flat_forward(struct layer *l, const struct pass *p)
+{
+    nn_flatten_forward(l->out, p->x, l->cin, l->tin, p->B);
+}
+
+static void flat_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx) nn_flatten_backward(p->dx, l->dout, l->cin, l->tin, p->B);
+}
+
+/* The layer table: one row per kind, in the order the "unknown layer" message lists them. */
+static const struct layer_kind kinds[] = {
+    {.name = "conv1d",
+     .usage = "conv1d:OUT:K[:PAD]",
+     .prefix = "conv",
+     .type = "Conv1d",
+     .min_args = 2,
+     .max_args = 3,
+     .input = IN_SEQ,
+     .parse = conv_parse,
+     .shape = conv_shape,
+     .canon = conv_canon,
+     .tensor = {{"weight", "OIK"}, {"bias", "O"}},
+     .fan = "IK",
+     .plan = conv_plan,
+     .forward = conv_forward,
+     .backward = conv_backward,
+     .flops = conv_flops},
+    {.name = "relu",
+     .usage = "relu",
+     .prefix = "relu",
+     .type = "ReLU",
+     .input = IN_ANY,
+     .shape = shape_same,
+     .canon = canon_plain,
+     .forward = relu_forward,
+     .backward = relu_backward},
+    {.name = "maxpool",
+     .usage = "maxpool:K",
+     .prefix = "pool",
+     .type = "MaxPool1d",
+     .min_args = 1,
+     .max_args = 1,
+     .input = IN_SEQ,
+     .parse = pool_parse,
+     .shape = pool_shape,
+     .canon = pool_canon,
+     .forward = pool_forward,
+     .backward = pool_backward},
+    {.name = "lstm",
+     .usage = "lstm:H[:last|:mean]",
+     .prefix = "lstm",
+     .type = "LSTM",
+     .min_args = 1,
+     .max_args = 2,
+     .input = IN_SEQ,
+     .parse = lstm_parse,
+     .shape = shape_vector,
+     .canon = lstm_canon,
+     .tensor =
+         {{"weight_ih_l0", "GI"}, {"weight_hh_l0", "GO"}, {"bias_ih_l0", "G"}, {"bias_hh_l0", "G"}},
+     .fan = "O",
+     .plan = lstm_plan,
+     .forward = lstm_forward,
+     .backward = lstm_backward,
+     .flops = lstm_flops},
+    {.name = "dropout",
+     .usage = "dropout:P",
+     .prefix = "dropout",
+     .type = "Dropout",
+     .min_args = 1,
+     .max_args = 1,
+     .input = IN_ANY,
+     .parse = drop_parse,
+     .shape = shape_same,
+     .canon = drop_canon,
+     .plan = drop_plan,
+     .forward = drop_forward,
+     .backward = drop_backward},
+    {.name = "dense",
+     .usage = "dense:N",
+     .prefix = "fc",
+     .type = "Linear",
+     .min_args = 1,
+     .max_args = 1,
+     .input = IN_VEC,
+     .parse = dense_parse,
+     .shape = shape_vector,
+     .canon = dense_canon,
+     .tensor = {{"weight", "OI"}, {"bias", "O"}},
+     .fan = "I",
+     .forward = dense_forward,
+     .backward = dense_backward,
+     .flops = dense_flops},
+    {.name = "flatten",
+     .usage = "flatten",
+     .prefix = "flatten",
+     .type = "Flatten",
+     .input = IN_SEQ,
+     .shape = flat_shape,
+     .canon = canon_plain,
+     .forward = flat_forward,
+     .backward = flat_backward},
+};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+/* ---------------------------------------------------------------- spec parsing */
+
+/* Splits tok at ':' into at most 4 fields (tok is modified). Returns the field count, 5 if
+ * there are more. */
 static int split_fields(char *tok, char *f[4])
 {
     int n = 0;
@@ -79,316 +547,339 @@ static int split_fields(char *tok, char *f[4])
     return n;
 }
 
-/* Reads the spec text: the file `spec` names if it exists, else the string itself. Comments
- * ('#' to end of line) are removed. Returns a malloc'd string or NULL with e filled. */
-static char *spec_text(const char *spec, struct err *e)
+/* Reads the spec text: the string itself, or, unless text_only, the file `spec` names if it
+ * exists (then comments, '#' to end of line, are removed). Returns a malloc'd string or NULL
+ * with e filled. */
+static char *spec_text(const char *spec, int text_only, struct err *e)
 {
     struct stat st;
-    char *txt;
-    if (stat(spec, &st) == 0 && S_ISREG(st.st_mode)) {
-        FILE *f = fopen(spec, "rb");
-        if (!f) {
-            err_set(e, "model spec file %s: %s", spec, strerror(errno));
-            return NULL;
-        }
-        if (st.st_size > (1 << 20)) {
-            fclose(f);
-            err_set(e, "model spec file %s: too large (%lld bytes)", spec, (long long)st.st_size);
-            return NULL;
-        }
-        txt = malloc((size_t)st.st_size + 1);
-        size_t n = txt ? fread(txt, 1, (size_t)st.st_size, f) : 0;
-        int bad = !txt || ferror(f);
-        fclose(f);
-        if (bad) {
-            free(txt);
-            err_set(e, "model spec file %s: read error", spec);
-            return NULL;
-        }
-        txt[n] = 0;
-        for (char *p = txt; *p; p++)
-            if (*p == '#')
-                for (; *p && *p != '\n'; p++) *p = ' ';
-    } else {
-        txt = strdup(spec);
+    if (text_only || stat(spec, &st) != 0 || !S_ISREG(st.st_mode)) {
+        char *txt = strdup(spec);
         if (!txt) err_set(e, "out of memory");
+        return txt;
     }
+    FILE *f = fopen(spec, "rb");
+    if (!f) {
+        err_set(e, "model spec file %s: %s", spec, strerror(errno));
+        return NULL;
+    }
+    if (st.st_size > (1 << 20)) {
+        fclose(f);
+        err_set(e, "model spec file %s: too large (%lld bytes)", spec, (long long)st.st_size);
+        return NULL;
+    }
+    char *txt = malloc((size_t)st.st_size + 1);
+    size_t n = txt ? fread(txt, 1, (size_t)st.st_size, f) : 0;
+    int bad_read = !txt || ferror(f);
+    fclose(f);
+    if (bad_read) {
+        free(txt);
+        err_set(e, "model spec file %s: read error", spec);
+        return NULL;
+    }
+    txt[n] = 0;
+    for (char *p = txt; *p; p++)
+        if (*p == '#')
+            for (; *p && *p != '\n'; p++) *p = ' ';
     return txt;
 }
 
-#define SPEC_MAX_LAYERS 64
-#define SPEC_MAX_SIZE   65536
-
-/* Parses the spec into m->L / m->nl and the canonical m->spec; computes shapes. */
-static int parse_spec(struct nn_model *m, const char *spec, struct err *e)
+/* "unknown layer (expected A, B, ... or Z)", listing every kind's usage. */
+static int unknown_kind(char *why)
 {
-    char *txt = spec_text(spec, e);
-    if (!txt) return -1;
-    int rc = -1;
-    size_t cap = strlen(txt) + 64;
-    m->spec = calloc(cap, 1);
-    m->L = calloc(SPEC_MAX_LAYERS, sizeof *m->L);
-    if (!m->spec || !m->L) {
-        err_set(e, "out of memory");
-        goto done;
+    char list[WHY_CAP - 32] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < NKINDS && o < sizeof list; i++) {
+        const char *sep = i == 0 ? "" : ", ";
+        if (i > 0 && i + 1 == NKINDS) sep = " or ";
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", sep, kinds[i].usage);
     }
-    int seq = 1;
-    size_t C = m->C, T = m->T;
-    int nconv = 0, nlstm = 0, nfc = 0, nrelu = 0, npool = 0, ndrop = 0, nflat = 0;
-    int itok = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(txt, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
-        itok++;
-        char orig[128];
-        snprintf(orig, sizeof orig, "%s", tok);
-        if (m->nl == SPEC_MAX_LAYERS) {
-            err_set(e, "model spec: more than %d layers", SPEC_MAX_LAYERS);
-            goto done;
-        }
-        char *f[4] = {NULL, NULL, NULL, NULL};
-        int nf = split_fields(tok, f);
-        struct layer *l = &m->L[m->nl];
-        l->seq_in = seq;
-        l->cin = C;
-        l->tin = seq ? T : 1;
-        const char *kind = f[0];
-        char canon[96];
-#define BAD(...)                                                                                   \
-    do {                                                                                           \
-        char why_[256];                                                                            \
-        snprintf(why_, sizeof why_, __VA_ARGS__);                                                  \
-        err_set(e, "model spec: token %d '%s': %s", itok, orig, why_);                             \
-        goto done;                                                                                 \
-    } while (0)
-        if (strcmp(kind, "conv1d") == 0) {
-            size_t out, k, pad;
-            if (nf < 3 || nf > 4) BAD("expected conv1d:OUT:K[:PAD]");
-            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &out))
-                BAD("OUT must be an integer in [1, %d]", SPEC_MAX_SIZE);
-            if (parse_size(f[2], 1, 1024, &k)) BAD("K must be an integer in [1, 1024]");
-            pad = k / 2;
-            if (nf == 4 && parse_size(f[3], 0, 1024, &pad))
-                BAD("PAD must be an integer in [0, 1024]");
-            if (!seq) BAD("conv1d needs a sequence input, but the input here is a vector");
-            if (T + 2 * pad < k)
-                BAD("the sequence shrinks to length 0 (length %zu, kernel %zu, padding %zu)", T, k,
-                    pad);
-            l->kind = K_CONV;
-            l->k = k;
-            l->pad = pad;
-            C = out;
-            T = T + 2 * pad - k + 1;
-            snprintf(l->name, sizeof l->name, "conv%d", ++nconv);
-            if (pad == k / 2)
-                snprintf(canon, sizeof canon, "conv1d:%zu:%zu", out, k);
-            else
-                snprintf(canon, sizeof canon, "conv1d:%zu:%zu:%zu", out, k, pad);
-        } else if (strcmp(kind, "relu") == 0) {
-            if (nf != 1) BAD("relu takes no arguments");
-            l->kind = K_RELU;
-            snprintf(l->name, sizeof l->name, "relu%d", ++nrelu);
-            snprintf(canon, sizeof canon, "relu");
-        } else if (strcmp(kind, "maxpool") == 0) {
-            size_t k;
-            if (nf != 2) BAD("expected maxpool:K");
-            if (parse_size(f[1], 1, 255, &k)) BAD("K must be an integer in [1, 255]");
-            if (!seq) BAD("maxpool needs a sequence input, but the input here is a vector");
-            if (T / k == 0) BAD("the sequence shrinks to length 0 (length %zu, pool %zu)", T, k);
-            l->kind = K_POOL;
-            l->k = k;
-            T = T / k;
-            snprintf(l->name, sizeof l->name, "pool%d", ++npool);
-            snprintf(canon, sizeof canon, "maxpool:%zu", k);
-        } else if (strcmp(kind, "lstm") == 0) {
-            size_t h;
-            if (nf < 2 || nf > 3) BAD("expected lstm:H[:last|:mean]");
-            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &h))
-                BAD("H must be an integer in [1, %d]", SPEC_MAX_SIZE);
-            if (nf == 3 && strcmp(f[2], "last") != 0 && strcmp(f[2], "mean") != 0)
-                BAD("the output must be 'last' or 'mean', got '%s'", f[2]);
-            if (!seq) BAD("lstm needs a sequence input, but the input here is a vector");
-            l->kind = K_LSTM;
-            l->mean = nf == 3 && strcmp(f[2], "mean") == 0;
-            C = h;
-            seq = 0;
-            snprintf(l->name, sizeof l->name, "lstm%d", ++nlstm);
-            snprintf(canon, sizeof canon, "lstm:%zu%s", h, l->mean ? ":mean" : "");
-        } else if (strcmp(kind, "dropout") == 0) {
-            if (nf != 2) BAD("expected dropout:P");
-            char *end;
-            errno = 0;
-            double p = strtod(f[1], &end);
-            if (errno || end == f[1] || *end || !(p >= 0.0 && p < 1.0))
-                BAD("P must be a number with 0 <= P < 1");
-            l->kind = K_DROP;
-            l->p = p;
-            snprintf(l->name, sizeof l->name, "dropout%d", ++ndrop);
-            snprintf(canon, sizeof canon, "dropout:%.17g", p);
-            /* shortest form that parses back to the same double */
-            for (int prec = 1; prec <= 17; prec++) {
-                snprintf(canon, sizeof canon, "dropout:%.*g", prec, p);
-                if (strtod(canon + 8, NULL) == p) break;
-            }
-        } else if (strcmp(kind, "dense") == 0) {
-            size_t n;
-            if (nf != 2) BAD("expected dense:N");
-            if (parse_size(f[1], 1, SPEC_MAX_SIZE, &n))
-                BAD("N must be an integer in [1, %d]", SPEC_MAX_SIZE);
-            if (seq) BAD("dense needs a vector input: put lstm or flatten before it");
-            l->kind = K_DENSE;
-            C = n;
-            snprintf(l->name, sizeof l->name, "fc%d", ++nfc);
-            snprintf(canon, sizeof canon, "dense:%zu", n);
-        } else if (strcmp(kind, "flatten") == 0) {
-            if (nf != 1) BAD("flatten takes no arguments");
-            if (!seq) BAD("flatten needs a sequence input, but the input here is a vector");
-            l->kind = K_FLAT;
-            C = C * T;
-            seq = 0;
-            snprintf(l->name, sizeof l->name, "flatten%d", ++nflat);
-            snprintf(canon, sizeof canon, "flatten");
-        } else {
-            BAD("unknown layer (expected conv1d:OUT:K[:PAD], relu, maxpool:K, lstm:H[:last|:mean], "
-                "dropout:P, dense:N or flatten)");
-        }
-#undef BAD
-        if (C > SPEC_MAX_SIZE * (size_t)SPEC_MAX_SIZE) {
-            err_set(e, "model spec: token %d '%s': layer too large", itok, orig);
-            goto done;
-        }
-        l->seq_out = seq;
-        l->cout = C;
-        l->tout = seq ? T : 1;
-        if (m->nl) strcat(m->spec, " ");
-        strcat(m->spec, canon);
-        m->nl++;
-    }
-    if (m->nl == 0) {
-        err_set(e, "model spec: empty (expected layers such as '%s')", NN_DEFAULT_SPEC);
-        goto done;
-    }
-    if (seq) {
-        err_set(e,
-                "model spec: the last layer '%s' gives a sequence (%zu x %zu); end with lstm "
-                "or flatten and dense:%zu",
-                m->L[m->nl - 1].name, C, T, m->ncls);
-        goto done;
-    }
-    if (C != m->ncls) {
-        err_set(e, "model spec: the last layer '%s' gives %zu outputs, but there are %zu classes",
-                m->L[m->nl - 1].name, C, m->ncls);
-        goto done;
-    }
-    rc = 0;
-done:
-    free(txt);
-    return rc;
+    return bad(why, "unknown layer (expected %s)", list);
 }
 
-/* ---------------------------------------------------------------- create / free */
-
-static int add_tensor(struct nn_model *m, const struct layer *l, const char *suffix, int ndim,
-                      size_t d0, size_t d1, size_t d2)
+/* Parses token tok (modified) into l, whose input shape is set: finds its row, checks and
+ * parses the arguments, checks the input and computes the output shape. */
+static int parse_layer(struct layer *l, char *tok, char *why)
 {
-    struct nn_tensor *t = &m->tensors[m->nt];
-    snprintf(m->tnames[m->nt], sizeof m->tnames[0], "%s.%s", l->name, suffix);
-    t->name = m->tnames[m->nt];
-    t->ndim = ndim;
-    t->shape[0] = d0;
-    t->shape[1] = ndim > 1 ? d1 : 0;
-    t->shape[2] = ndim > 2 ? d2 : 0;
-    t->shape[3] = 0;
-    t->size = d0 * (ndim > 1 ? d1 : 1) * (ndim > 2 ? d2 : 1);
-    t->offset = m->np;
-    m->np += t->size;
-    m->nt++;
+    char *f[4] = {NULL, NULL, NULL, NULL};
+    int nargs = split_fields(tok, f) - 1;
+    const struct layer_kind *k = NULL;
+    for (size_t i = 0; i < NKINDS && !k; i++)
+        if (strcmp(f[0], kinds[i].name) == 0) k = &kinds[i];
+    if (!k) return unknown_kind(why);
+    l->kind = k;
+    if (nargs < k->min_args || nargs > k->max_args) {
+        if (k->max_args == 0) return bad(why, "%s takes no arguments", k->name);
+        return bad(why, "expected %s", k->usage);
+    }
+    if (k->parse && k->parse(l, f + 1, nargs, why) != 0) return -1;
+    if (k->input == IN_SEQ && !l->seq_in)
+        return bad(why, "%s needs a sequence input, but the input here is a vector", k->name);
+    if (k->input == IN_VEC && l->seq_in)
+        return bad(why, "%s needs a vector input: put lstm or flatten before it", k->name);
+    if (k->shape(l, why) != 0) return -1;
+    if (l->cout > SPEC_MAX_SIZE * (size_t)SPEC_MAX_SIZE) return bad(why, "layer too large");
     return 0;
 }
 
-static void *falloc(size_t n, int *fail)
+/* The canonical spec: the layers' canonical tokens joined by spaces, in a string sized by
+ * measuring them first. NULL if out of memory. */
+static char *canonical_spec(const struct layer *L, size_t nl)
 {
-    void *p = calloc(n ? n : 1, sizeof(float));
+    size_t cap = 1;
+    for (size_t i = 0; i < nl; i++) cap += (size_t)L[i].kind->canon(&L[i], NULL, 0) + 1;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    size_t o = 0;
+    s[0] = 0;
+    for (size_t i = 0; i < nl; i++) {
+        if (i) s[o++] = ' ';
+        o += (size_t)L[i].kind->canon(&L[i], s + o, cap - o);
+    }
+    return s;
+}
+
+/* Parses txt (modified) into m->L / m->nl with their shapes and the canonical m->spec. */
+static int parse_spec(struct nn_model *m, char *txt, struct err *e)
+{
+    m->L = calloc(SPEC_MAX_LAYERS, sizeof *m->L);
+    if (!m->L) return err_set(e, "out of memory");
+    int count[NKINDS] = {0};
+    int seq = 1, itok = 0;
+    size_t C = m->C, T = m->T;
+    char *save = NULL;
+    for (char *tok = strtok_r(txt, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+        char orig[128], why[WHY_CAP];
+        itok++;
+        snprintf(orig, sizeof orig, "%s", tok);
+        if (m->nl == SPEC_MAX_LAYERS)
+            return err_set(e, "model spec: more than %d layers", SPEC_MAX_LAYERS);
+        struct layer *l = &m->L[m->nl];
+        l->index = m->nl;
+        l->seq_in = seq;
+        l->cin = C;
+        l->tin = seq ? T : 1;
+        if (parse_layer(l, tok, why) != 0)
+            return err_set(e, "model spec: token %d '%s': %s", itok, orig, why);
+        snprintf(l->name, sizeof l->name, "%s%d", l->kind->prefix, ++count[l->kind - kinds]);
+        seq = l->seq_out;
+        C = l->cout;
+        T = l->tout;
+        m->nl++;
+    }
+    if (m->nl == 0)
+        return err_set(e, "model spec: empty (expected layers such as '%s')", NN_DEFAULT_SPEC);
+    if (seq)
+        return err_set(e,
+                       "model spec: the last layer '%s' gives a sequence (%zu x %zu); end with "
+                       "lstm or flatten and dense:%zu",
+                       m->L[m->nl - 1].name, C, T, m->ncls);
+    if (C != m->ncls)
+        return err_set(e,
+                       "model spec: the last layer '%s' gives %zu outputs, but there are %zu "
+                       "classes",
+                       m->L[m->nl - 1].name, C, m->ncls);
+    m->spec = canonical_spec(m->L, m->nl);
+    return m->spec ? 0 : err_set(e, "out of memory");
+}
+
+/* ---------------------------------------------------------------- plan, create, free */
+
+static size_t dim_of(const struct layer *l, char d)
+{
+    switch (d) {
+    case 'O':
+        return l->cout;
+    case 'I':
+        return l->cin;
+    case 'K':
+        return l->k;
+    case 'G':
+        return 4 * l->cout;
+    }
+    return 0;
+}
+
+static void add_tensor(struct nn_model *m, const struct layer *l, const struct tensor_def *td)
+{
+    struct nn_tensor *t = &m->tensors[m->nt];
+    snprintf(m->tnames[m->nt], sizeof m->tnames[0], "%s.%s", l->name, td->suffix);
+    t->name = m->tnames[m->nt];
+    t->ndim = (int)strlen(td->dims);
+    t->size = 1;
+    for (int d = 0; d < t->ndim; d++) {
+        t->shape[d] = dim_of(l, td->dims[d]);
+        t->size = zmul(t->size, t->shape[d]);
+    }
+    t->offset = m->np;
+    m->np = zadd(m->np, t->size);
+    m->nt++;
+}
+
+/* Parses the spec and plans everything create allocates: the tensor table (in PyTorch's
+ * registration order), each layer's buffers and the scratch for max_batch samples. Allocates
+ * only the tables (layers, tensors, canonical spec), never a buffer. */
+static int plan_model(struct nn_model *m, const char *spec, int text_only, struct err *e)
+{
+    if (!spec) spec = NN_DEFAULT_SPEC;
+    if (m->C == 0 || m->T == 0 || m->ncls < 2 || m->maxb == 0)
+        return err_set(e, "model: bad sizes (channels %zu, length %zu, classes %zu, batch %zu)",
+                       m->C, m->T, m->ncls, m->maxb);
+    char *txt = spec_text(spec, text_only, e);
+    if (!txt) return -1;
+    int rc = parse_spec(m, txt, e);
+    free(txt);
+    if (rc != 0) return -1;
+    m->tensors = calloc(LAYER_TENSORS * m->nl, sizeof *m->tensors);
+    m->tnames = calloc(LAYER_TENSORS * m->nl, sizeof *m->tnames);
+    if (!m->tensors || !m->tnames) return err_set(e, "out of memory");
+    int params_before = 0;
+    for (size_t i = 0; i < m->nl; i++) {
+        struct layer *l = &m->L[i];
+        const struct layer_kind *k = l->kind;
+        l->t0 = m->nt;
+        l->need_dx = params_before;
+        for (size_t j = 0; j < LAYER_TENSORS && k->tensor[j].suffix; j++)
+            add_tensor(m, l, &k->tensor[j]);
+        l->nt = m->nt - l->t0;
+        if (l->nt) params_before = 1;
+        size_t scratch = 0;
+        if (k->plan) k->plan(l, m->maxb, l->nbuf, &scratch);
+        if (scratch > m->nscratch) m->nscratch = scratch;
+    }
+    return 0;
+}
+
+static size_t layer_nout(const struct nn_model *m, const struct layer *l)
+{
+    return zmul(zmul(l->cout, l->tout), m->maxb);
+}
+
+static size_t float_bytes(size_t n)
+{
+    return zmul(n, sizeof(float));
+}
+
+/* The memory of a planned model, saturating at SIZE_MAX. */
+static void plan_cost(const struct nn_model *m, struct nn_model_cost *c)
+{
+    size_t act = zmul(zmul(m->C, m->T), m->maxb), saved = 0;
+    for (size_t i = 0; i < m->nl; i++) {
+        const struct layer *l = &m->L[i];
+        act = zadd(act, zmul(layer_nout(m, l), 2));
+        for (size_t j = 0; j < LAYER_BUFFERS; j++) saved = zadd(saved, l->nbuf[j]);
+    }
+    memset(c, 0, sizeof *c);
+    c->nparams = m->np;
+    c->params_bytes = float_bytes(m->np);
+    c->grads_bytes = float_bytes(zadd(m->np, NN_GRAD_EXTRA));
+    c->activations_bytes = float_bytes(act);
+    c->saved_bytes = float_bytes(saved);
+    c->scratch_bytes = float_bytes(m->nscratch);
+    c->total_bytes = zadd(zadd(zadd(c->params_bytes, c->grads_bytes), c->activations_bytes),
+                          zadd(c->saved_bytes, c->scratch_bytes));
+}
+
+/* A zeroed buffer of n floats, counted in m->bytes. An unused slot (n = 0: a layer's buf[]
+ * beyond what its kind plans) stays NULL; the parameters and the scratch are never NULL
+ * (one float, not counted, when there are none: allocator granularity, like malloc's own
+ * headers). */
+static float *falloc(struct nn_model *m, size_t n, int keep, int *fail)
+{
+    if (n == 0 && !keep) return NULL;
+    float *p = calloc(n ? n : 1, sizeof(float));
     if (!p) *fail = 1;
+    m->bytes += n * sizeof(float);
     return p;
+}
+
+static int alloc_buffers(struct nn_model *m, struct err *e)
+{
+    int fail = 0;
+    m->params = falloc(m, m->np, 1, &fail);
+    m->grads = falloc(m, m->np + NN_GRAD_EXTRA, 1, &fail);
+    m->x0 = falloc(m, zmul(zmul(m->C, m->T), m->maxb), 1, &fail);
+    for (size_t i = 0; i < m->nl && !fail; i++) {
+        struct layer *l = &m->L[i];
+        l->out = falloc(m, layer_nout(m, l), 1, &fail);
+        l->dout = falloc(m, layer_nout(m, l), 1, &fail);
+        for (size_t j = 0; j < LAYER_BUFFERS; j++) l->buf[j] = falloc(m, l->nbuf[j], 0, &fail);
+    }
+    m->scratch = falloc(m, m->nscratch, 1, &fail);
+    if (fail) return err_set(e, "model: out of memory (max batch %zu)", m->maxb);
+    return 0;
+}
+
+static struct nn_model *model_new(size_t in_channels, size_t in_len, size_t n_classes,
+                                  size_t max_batch)
+{
+    struct nn_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->C = in_channels;
+    m->T = in_len;
+    m->ncls = n_classes;
+    m->maxb = max_batch;
+    return m;
+}
+
+static int create(struct nn_model **out, const char *spec, int text_only, size_t in_channels,
+                  size_t in_len, size_t n_classes, size_t max_batch, struct err *e)
+{
+    *out = NULL;
+    struct nn_model *m = model_new(in_channels, in_len, n_classes, max_batch);
+    if (!m) return err_set(e, "out of memory");
+    struct nn_model_cost c;
+    if (plan_model(m, spec, text_only, e) != 0) goto fail;
+    plan_cost(m, &c);
+    if (c.total_bytes == SIZE_MAX) {
+        err_set(e, "model: too large to address (max batch %zu)", max_batch);
+        goto fail;
+    }
+    if (alloc_buffers(m, e) != 0) goto fail;
+    *out = m;
+    return 0;
+fail:
+    nn_model_free(m);
+    return -1;
 }
 
 int nn_model_create(struct nn_model **out, const char *spec, size_t in_channels, size_t in_len,
                     size_t n_classes, size_t max_batch, struct err *e)
 {
-    *out = NULL;
-    if (!spec) spec = NN_DEFAULT_SPEC;
-    if (in_channels == 0 || in_len == 0 || n_classes < 2 || max_batch == 0)
-        return err_set(e, "model: bad sizes (channels %zu, length %zu, classes %zu, batch %zu)",
-                       in_channels, in_len, n_classes, max_batch);
-    struct nn_model *m = calloc(1, sizeof *m);
+    return create(out, spec, 0, in_channels, in_len, n_classes, max_batch, e);
+}
+
+int nn_model_create_from_text(struct nn_model **out, const char *spec, size_t in_channels,
+                              size_t in_len, size_t n_classes, size_t max_batch, struct err *e)
+{
+    return create(out, spec, 1, in_channels, in_len, n_classes, max_batch, e);
+}
+
+static int estimate(const char *spec, int text_only, size_t in_channels, size_t in_len,
+                    size_t n_classes, size_t max_batch, struct nn_model_cost *cost, struct err *e)
+{
+    memset(cost, 0, sizeof *cost);
+    struct nn_model *m = model_new(in_channels, in_len, n_classes, max_batch);
     if (!m) return err_set(e, "out of memory");
-    m->C = in_channels;
-    m->T = in_len;
-    m->ncls = n_classes;
-    m->maxb = max_batch;
-    if (parse_spec(m, spec, e) != 0) {
-        nn_model_free(m);
-        return -1;
-    }
-    /* tensor table, in PyTorch's registration order */
-    m->tensors = calloc(4 * m->nl, sizeof *m->tensors);
-    m->tnames = calloc(4 * m->nl, sizeof *m->tnames);
-    if (!m->tensors || !m->tnames) goto oom;
-    int params_before = 0;
-    for (size_t i = 0; i < m->nl; i++) {
-        struct layer *l = &m->L[i];
-        l->t0 = m->nt;
-        l->need_dx = params_before;
-        if (l->kind == K_CONV || l->kind == K_LSTM || l->kind == K_DENSE) params_before = 1;
-        if (l->kind == K_CONV) {
-            add_tensor(m, l, "weight", 3, l->cout, l->cin, l->k);
-            add_tensor(m, l, "bias", 1, l->cout, 0, 0);
-        } else if (l->kind == K_LSTM) {
-            add_tensor(m, l, "weight_ih_l0", 2, 4 * l->cout, l->cin, 0);
-            add_tensor(m, l, "weight_hh_l0", 2, 4 * l->cout, l->cout, 0);
-            add_tensor(m, l, "bias_ih_l0", 1, 4 * l->cout, 0, 0);
-            add_tensor(m, l, "bias_hh_l0", 1, 4 * l->cout, 0, 0);
-        } else if (l->kind == K_DENSE) {
-            add_tensor(m, l, "weight", 2, l->cout, l->cin, 0);
-            add_tensor(m, l, "bias", 1, l->cout, 0, 0);
-        }
-    }
-    /* buffers: parameters, gradients, activations for max_batch, one scratch */
-    int fail = 0;
-    const size_t mb = max_batch;
-    m->params = falloc(m->np, &fail);
-    m->grads = falloc(m->np, &fail);
-    m->x0 = falloc(m->C * m->T * mb, &fail);
-    size_t scratch = 0;
-    for (size_t i = 0; i < m->nl && !fail; i++) {
-        struct layer *l = &m->L[i];
-        size_t nout = l->cout * l->tout * mb;
-        l->out = falloc(nout, &fail);
-        l->dout = falloc(nout, &fail);
-        if (l->kind == K_CONV) {
-            size_t ncols = l->cin * l->k * l->tout * mb;
-            l->cols = falloc(ncols, &fail);
-            if (l->need_dx && ncols > scratch) scratch = ncols;
-        } else if (l->kind == K_DROP) {
-            l->mask = falloc(nout, &fail);
-        } else if (l->kind == K_LSTM) {
-            size_t T = l->tin, H = l->cout;
-            struct nn_lstm_dims d = {mb, T, l->cin, H, l->mean};
-            l->gates = falloc(T * mb * 4 * H, &fail);
-            l->cs = falloc(T * mb * H, &fail);
-            l->tcs = falloc(T * mb * H, &fail);
-            l->hs = falloc((T + 1) * mb * H, &fail);
-            /* >= nn_lstm_pack_size(&d), which the forward pass uses of the same scratch */
-            if (nn_lstm_scratch(&d) > scratch) scratch = nn_lstm_scratch(&d);
-        }
-    }
-    m->scratch = falloc(scratch, &fail);
-    if (fail) goto oom;
-    *out = m;
-    return 0;
-oom:
+    int rc = plan_model(m, spec, text_only, e);
+    if (rc == 0) plan_cost(m, cost);
+    if (rc == 0 && cost->total_bytes == SIZE_MAX)
+        rc = err_set(e, "model: too large to address (max batch %zu)", max_batch);
     nn_model_free(m);
-    return err_set(e, "model: out of memory (max batch %zu)", max_batch);
+    return rc;
+}
+
+int nn_model_estimate(const char *spec, size_t in_channels, size_t in_len, size_t n_classes,
+                      size_t max_batch, struct nn_model_cost *cost, struct err *e)
+{
+    return estimate(spec, 0, in_channels, in_len, n_classes, max_batch, cost, e);
+}
+
+int nn_model_estimate_from_text(const char *spec, size_t in_channels, size_t in_len,
+                                size_t n_classes, size_t max_batch, struct nn_model_cost *cost,
+                                struct err *e)
+{
+    return estimate(spec, 1, in_channels, in_len, n_classes, max_batch, cost, e);
 }
 
 void nn_model_free(struct nn_model *m)
@@ -398,12 +889,7 @@ void nn_model_free(struct nn_model *m)
         struct layer *l = &m->L[i];
         free(l->out);
         free(l->dout);
-        free(l->cols);
-        free(l->mask);
-        free(l->gates);
-        free(l->cs);
-        free(l->tcs);
-        free(l->hs);
+        for (size_t j = 0; j < LAYER_BUFFERS; j++) free(l->buf[j]);
     }
     free(m->L);
     free(m->spec);
@@ -442,6 +928,10 @@ size_t nn_model_nparams(const struct nn_model *m)
 {
     return m->np;
 }
+size_t nn_model_bytes(const struct nn_model *m)
+{
+    return m->bytes;
+}
 float *nn_model_params(struct nn_model *m)
 {
     return m->params;
@@ -473,21 +963,11 @@ void nn_model_init(struct nn_model *m, uint64_t seed)
 {
     for (size_t i = 0; i < m->nl; i++) {
         const struct layer *l = &m->L[i];
-        double bound;
-        size_t ntens;
-        if (l->kind == K_CONV) {
-            bound = 1.0 / sqrt((double)(l->cin * l->k));
-            ntens = 2;
-        } else if (l->kind == K_DENSE) {
-            bound = 1.0 / sqrt((double)l->cin);
-            ntens = 2;
-        } else if (l->kind == K_LSTM) {
-            bound = 1.0 / sqrt((double)l->cout);
-            ntens = 4;
-        } else {
-            continue;
-        }
-        for (size_t ti = l->t0; ti < l->t0 + ntens; ti++) {
+        if (l->nt == 0) continue;
+        size_t fan = 1;
+        for (const char *d = l->kind->fan; *d; d++) fan *= dim_of(l, *d);
+        double bound = 1.0 / sqrt((double)fan);
+        for (size_t ti = l->t0; ti < l->t0 + l->nt; ti++) {
             const struct nn_tensor *t = &m->tensors[ti];
             float *p = m->params + t->offset;
             uint64_t h = nn_rng_key(nn_rng_key(nn_rng_key(0x1417ULL, seed), 0x696e6974ULL), ti);
@@ -501,104 +981,36 @@ void nn_model_init(struct nn_model *m, uint64_t seed)
 
 /* ---------------------------------------------------------------- forward / backward */
 
-static const float *layer_in(const struct nn_model *m, size_t i)
+/* Points p->w and p->g at layer l's tensors. */
+static void bind_tensors(struct nn_model *m, const struct layer *l, struct pass *p)
 {
-    return i ? m->L[i - 1].out : m->x0;
+    for (size_t j = 0; j < l->nt; j++) {
+        size_t off = m->tensors[l->t0 + j].offset;
+        p->w[j] = m->params + off;
+        p->g[j] = m->grads + off;
+    }
 }
 
 static void forward(struct nn_model *m, size_t B, const struct nn_step *st)
 {
+    struct pass p = {.B = B, .scratch = m->scratch, .st = st};
     for (size_t i = 0; i < m->nl; i++) {
         struct layer *l = &m->L[i];
-        const float *x = layer_in(m, i);
-        const float *P = m->params;
-        const struct nn_tensor *t = &m->tensors[l->t0];
-        size_t nin = l->cin * l->tin * B;
-        switch (l->kind) {
-        case K_CONV: {
-            struct nn_conv_dims d = {B, l->cin, l->cout, l->tin, l->k, l->pad, l->tout};
-            nn_conv1d_forward(l->out, l->cols, x, P + t[0].offset, P + t[1].offset, &d);
-            break;
-        }
-        case K_RELU:
-            nn_relu_forward(l->out, x, nin);
-            break;
-        case K_POOL:
-            nn_maxpool_forward(l->out, x, l->cin, l->tin, B, l->k);
-            break;
-        case K_LSTM: {
-            struct nn_lstm_dims d = {B, l->tin, l->cin, l->cout, l->mean};
-            nn_lstm_forward(l->out, l->gates, l->cs, l->tcs, l->hs, m->scratch, x, P + t[0].offset,
-                            P + t[1].offset, P + t[2].offset, P + t[3].offset, &d);
-            break;
-        }
-        case K_DROP:
-            if (st && st->train && l->p > 0.0) {
-                size_t n = l->cin * l->tin;
-                if (l->seq_in)
-                    nn_dropout_mask(l->mask, B, n, 1, B, l->p, st->seed, st->epoch, st->sample_ids,
-                                    i);
-                else
-                    nn_dropout_mask(l->mask, B, n, n, 1, l->p, st->seed, st->epoch, st->sample_ids,
-                                    i);
-                nn_dropout_forward(l->out, x, l->mask, nin);
-            } else {
-                /* inference, or p = 0: identity; a mask of ones keeps backward uniform */
-                memcpy(l->out, x, nin * sizeof *x);
-                for (size_t j = 0; j < nin; j++) l->mask[j] = 1.0f;
-            }
-            break;
-        case K_DENSE:
-            nn_dense_forward(l->out, x, P + t[0].offset, P + t[1].offset, B, l->cin, l->cout);
-            break;
-        case K_FLAT:
-            nn_flatten_forward(l->out, x, l->cin, l->tin, B);
-            break;
-        }
+        p.x = i ? m->L[i - 1].out : m->x0;
+        bind_tensors(m, l, &p);
+        l->kind->forward(l, &p);
     }
 }
 
 static void backward(struct nn_model *m, size_t B)
 {
+    struct pass p = {.B = B, .scratch = m->scratch};
     for (size_t i = m->nl; i-- > 0;) {
         struct layer *l = &m->L[i];
-        const float *x = layer_in(m, i);
-        float *dx = l->need_dx ? m->L[i - 1].dout : NULL;
-        const float *P = m->params;
-        float *G = m->grads;
-        const struct nn_tensor *t = &m->tensors[l->t0];
-        size_t nin = l->cin * l->tin * B;
-        switch (l->kind) {
-        case K_CONV: {
-            struct nn_conv_dims d = {B, l->cin, l->cout, l->tin, l->k, l->pad, l->tout};
-            nn_conv1d_backward(dx, G + t[0].offset, G + t[1].offset, m->scratch, l->dout, l->cols,
-                               P + t[0].offset, &d);
-            break;
-        }
-        case K_RELU:
-            if (dx) nn_relu_backward(dx, l->dout, l->out, nin);
-            break;
-        case K_POOL:
-            if (dx) nn_maxpool_backward(dx, l->dout, x, l->out, l->cin, l->tin, B, l->k);
-            break;
-        case K_LSTM: {
-            struct nn_lstm_dims d = {B, l->tin, l->cin, l->cout, l->mean};
-            nn_lstm_backward(dx, G + t[0].offset, G + t[1].offset, G + t[2].offset, G + t[3].offset,
-                             m->scratch, l->dout, x, l->gates, l->cs, l->tcs, l->hs,
-                             P + t[0].offset, P + t[1].offset, &d);
-            break;
-        }
-        case K_DROP:
-            if (dx) nn_dropout_backward(dx, l->dout, l->mask, nin);
-            break;
-        case K_DENSE:
-            nn_dense_backward(dx, G + t[0].offset, G + t[1].offset, l->dout, x, P + t[0].offset, B,
-                              l->cin, l->cout);
-            break;
-        case K_FLAT:
-            if (dx) nn_flatten_backward(dx, l->dout, l->cin, l->tin, B);
-            break;
-        }
+        p.x = i ? m->L[i - 1].out : m->x0;
+        p.dx = l->need_dx ? m->L[i - 1].dout : NULL;
+        bind_tensors(m, l, &p);
+        l->kind->backward(l, &p);
     }
 }
 
@@ -645,27 +1057,6 @@ int nn_model_forward(struct nn_model *m, const float *x, const int *y, size_t B,
 
 /* ---------------------------------------------------------------- summary, FLOPs */
 
-static const char *kind_name(enum kind k)
-{
-    switch (k) {
-    case K_CONV:
-        return "Conv1d";
-    case K_RELU:
-        return "ReLU";
-    case K_POOL:
-        return "MaxPool1d";
-    case K_LSTM:
-        return "LSTM";
-    case K_DROP:
-        return "Dropout";
-    case K_DENSE:
-        return "Linear";
-    case K_FLAT:
-        return "Flatten";
-    }
-    return "?";
-}
-
 static void commas(char *buf, size_t cap, size_t v)
 {
     char tmp[32];
@@ -687,14 +1078,13 @@ void nn_model_summary(const struct nn_model *m, FILE *f)
     for (size_t i = 0; i < m->nl; i++) {
         const struct layer *l = &m->L[i];
         char lt[64], shape[48], np[32];
-        snprintf(lt, sizeof lt, "%s (%s)", l->name, kind_name(l->kind));
+        snprintf(lt, sizeof lt, "%s (%s)", l->name, l->kind->type);
         if (l->seq_out)
             snprintf(shape, sizeof shape, "(None, %zu, %zu)", l->cout, l->tout);
         else
             snprintf(shape, sizeof shape, "(None, %zu)", l->cout);
         size_t n = 0;
-        size_t ntens = l->kind == K_LSTM ? 4 : (l->kind == K_CONV || l->kind == K_DENSE) ? 2 : 0;
-        for (size_t t = 0; t < ntens; t++) n += m->tensors[l->t0 + t].size;
+        for (size_t t = 0; t < l->nt; t++) n += m->tensors[l->t0 + t].size;
         commas(np, sizeof np, n);
         fprintf(f, " %-28s %-24s %s\n", lt, shape, np);
     }
@@ -706,27 +1096,11 @@ void nn_model_summary(const struct nn_model *m, FILE *f)
             dbl, tot, (double)m->np * 4.0 / 1024.0, tot, rule);
 }
 
-/* GEMM FLOPs per sample of layer l: fwd (forward), bwd (backward with input gradient
- * if need_dx). Elementwise work is not counted. */
+/* GEMM FLOPs per sample of layer l (elementwise work is not counted). */
 static void layer_flops(const struct layer *l, int need_dx, double *fwd, double *bwd)
 {
-    double f = 0, b = 0;
-    if (l->kind == K_CONV) {
-        f = 2.0 * (double)l->cout * (double)(l->cin * l->k) * (double)l->tout;
-        b = f * (need_dx ? 2 : 1);
-    } else if (l->kind == K_LSTM) {
-        double T = (double)l->tin, G = 4.0 * (double)l->cout, H = (double)l->cout;
-        double in = (double)l->cin;
-        double proj = 2.0 * T * G * in, rec = 2.0 * (T - 1) * G * H;
-        f = proj + rec;
-        /* dW_ih, dx: proj each; dW_hh and dh: over steps 1..T-1 */
-        b = proj * (need_dx ? 2 : 1) + 2 * rec;
-    } else if (l->kind == K_DENSE) {
-        f = 2.0 * (double)l->cin * (double)l->cout;
-        b = f * (need_dx ? 2 : 1);
-    }
-    *fwd = f;
-    *bwd = b;
+    *fwd = *bwd = 0;
+    if (l->kind->flops) l->kind->flops(l, need_dx, fwd, bwd);
 }
 
 double nn_model_flops_forward(const struct nn_model *m)

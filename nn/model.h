@@ -23,7 +23,8 @@
  * a vector of n_classes logits, which softmax cross-entropy turns into probabilities.
  *
  * Memory: every activation buffer is sized for max_batch at create, plus one scratch
- * workspace; train_step and forward never allocate. A model is not thread-safe (it holds
+ * workspace; train_step and forward never allocate. nn_model_estimate tells, without
+ * allocating them, how many bytes those buffers take. A model is not thread-safe (it holds
  * the activations); use one per thread.
  */
 #ifndef SER_NN_MODEL_H
@@ -48,16 +49,54 @@ struct nn_tensor {
     size_t size;      /* number of elements = product of shape */
 };
 
+/* The gradient buffer (nn_model_grads) holds NN_GRAD_EXTRA floats after the nparams
+ * gradients. The model never reads or writes them (they are zero after create); they belong
+ * to the caller. The trainer puts its per-step scalars there (loss sum, correct count,
+ * stop and non-finite flags) so that the gradient and those scalars are reduced over the
+ * MPI ranks in ONE collective of nparams + NN_GRAD_EXTRA floats. nparams, the tensors and
+ * everything else are unchanged by them. */
+#define NN_GRAD_EXTRA 16
+
 struct nn_model;
 
 /* Parses spec (a spec string, or the path of an existing file that contains one) for inputs
  * [in_channels][in_len] and n_classes outputs, and allocates parameters, gradients and
  * activations for up to max_batch samples. Parameters are zero until nn_model_init.
- * Returns 0, or -1 with e naming the offending token and the problem (and *m = NULL).
- * Caller frees with nn_model_free. */
+ * spec NULL means NN_DEFAULT_SPEC. Returns 0, or -1 with e naming the offending token and
+ * the problem (and *m = NULL). Caller frees with nn_model_free. */
 int nn_model_create(struct nn_model **m, const char *spec, size_t in_channels, size_t in_len,
                     size_t n_classes, size_t max_batch, struct err *e);
+/* The same for spec text only: spec is never taken as a file path (use it for specs that come
+ * from a checkpoint or another program, not from the user). */
+int nn_model_create_from_text(struct nn_model **m, const char *spec, size_t in_channels,
+                              size_t in_len, size_t n_classes, size_t max_batch, struct err *e);
 void nn_model_free(struct nn_model *m); /* NULL is fine */
+
+/* The memory nn_model_create allocates for a model, in bytes. Its float buffers are all there
+ * is to it but for a few KB of tables (layers, tensor names, the spec string). */
+struct nn_model_cost {
+    size_t nparams;           /* = nn_model_nparams */
+    size_t params_bytes;      /* the parameters: nparams floats */
+    size_t grads_bytes;       /* the gradients: nparams + NN_GRAD_EXTRA floats */
+    size_t activations_bytes; /* the input copy, every layer's output and output gradient */
+    size_t saved_bytes;       /* kept for backward: conv im2col matrices, dropout masks, LSTM
+                                 gates and states */
+    size_t scratch_bytes;     /* the shared workspace (conv input gradient, LSTM) */
+    size_t total_bytes;       /* the sum: what nn_model_bytes gives after create */
+};
+/* Fills cost for the model nn_model_create (or _from_text) would build from the same
+ * arguments, without allocating its buffers: "flatten dense:65536 dense:65536 dense:7" at
+ * batch 32 gives 37 GB at once (parameters and gradients; a trainer adds its own copies, such
+ * as Adam's two moments). Returns 0, or -1 with e as create's, also when the sizes do not fit
+ * in a size_t. */
+int nn_model_estimate(const char *spec, size_t in_channels, size_t in_len, size_t n_classes,
+                      size_t max_batch, struct nn_model_cost *cost, struct err *e);
+int nn_model_estimate_from_text(const char *spec, size_t in_channels, size_t in_len,
+                                size_t n_classes, size_t max_batch, struct nn_model_cost *cost,
+                                struct err *e);
+/* Bytes of the float buffers m allocated, counted as they were allocated: equals the
+ * estimate's total_bytes. */
+size_t nn_model_bytes(const struct nn_model *m);
 
 const char *nn_model_spec(const struct nn_model *m); /* canonical spec string, owned by m */
 size_t nn_model_in_channels(const struct nn_model *m);
@@ -67,7 +106,8 @@ size_t nn_model_max_batch(const struct nn_model *m);
 
 size_t nn_model_nparams(const struct nn_model *m);
 float *nn_model_params(struct nn_model *m); /* [nparams], owned by m */
-float *nn_model_grads(struct nn_model *m);  /* [nparams], owned by m; zero it yourself */
+/* [nparams + NN_GRAD_EXTRA], owned by m; zero the gradients yourself (see NN_GRAD_EXTRA) */
+float *nn_model_grads(struct nn_model *m);
 size_t nn_model_ntensors(const struct nn_model *m);
 const struct nn_tensor *nn_model_tensor(const struct nn_model *m, size_t i);
 /* The tensor called name, or NULL. */

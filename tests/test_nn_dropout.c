@@ -85,7 +85,7 @@ int main(void)
     free(mask2);
 
     /* whole model: one call of 6 samples vs 2 + 4, same sample ids */
-    struct err e = {{0}};
+    struct err e = {0};
     struct nn_model *m;
     const char *spec = "conv1d:4:3 relu dropout:0.5 maxpool:2 lstm:5 dropout:0.3 dense:7";
     if (nn_model_create(&m, spec, 4, 12, 7, 6, &e) != 0) {

@@ -39,7 +39,7 @@ int main(int argc, char **argv)
     const char *spec = argc > 2 ? argv[2] : NN_DEFAULT_SPEC;
     int steps = argc > 3 ? atoi(argv[3]) : 10;
     enum { B = 5, C = 40, T = 130, K = 7 };
-    struct err e = {{0}};
+    struct err e = {0};
     struct nn_model *m;
     if (nn_model_create(&m, spec, C, T, K, B, &e) != 0) {
         fprintf(stderr, "test_nn_dump: %s\n", e.msg);

@@ -392,7 +392,7 @@ static int model_skip(void *p, size_t i, double h)
 
 static void test_model(const char *spec, size_t C, size_t T)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct nn_model *m;
     const size_t B = 3;
     if (nn_model_create(&m, spec, C, T, 7, B, &e) != 0) {

@@ -2,13 +2,23 @@
  * tensor names/shapes (PyTorch state_dict) and parameter count, computed here independently
  * from the per-layer formulas (conv: out*in*k + out; LSTM: 4H*in + 4H*H + 8H; Linear:
  * out*in + out); the views tile the flat buffer in order; init bounds are PyTorch's;
- * bad specs give errors naming the token. Exits 1 on failure. */
+ * bad specs give errors naming the token; canonical specs longer than the text they come from
+ * (hex floats) are exact; spec text is never read as a path when asked; the memory estimate
+ * equals what create allocates (counted at each allocation) and, for the default model, the
+ * buffer sizes worked out here from the layer shapes, and it estimates a 37 GB model under a
+ * 1 GB address-space limit; the NN_GRAD_EXTRA floats after the gradients exist and are never
+ * touched by a step. Exits 1 on failure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "nn/layers.h"
 #include "nn/model.h"
+#include "nn/rng.h"
 
 static int failures;
 
@@ -20,7 +30,7 @@ static void expect(int ok, const char *what)
 
 static void bad(const char *spec, const char *needle)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct nn_model *m = (struct nn_model *)1;
     int rc = nn_model_create(&m, spec, 40, 130, 7, 4, &e);
     printf("  %s\n", e.msg);
@@ -29,9 +39,226 @@ static void bad(const char *spec, const char *needle)
     expect(rc == -1 && m == NULL && strstr(e.msg, needle) != NULL, what);
 }
 
+/* Canonical tokens can be longer than the text they come from: dropout:0x1p-9 is
+ * dropout:0.001953125, dropout:0x1p-30 is dropout:9.313225746154785e-10. (The canonical spec
+ * used to be sized strlen(text) + 64 and overflowed; AddressSanitizer caught it.) */
+static void check_long_canonical(void)
+{
+    static const struct {
+        const char *in, *out;
+        int n;
+    } cases[] = {{"dropout:0x1p-9", "dropout:0.001953125", 20},
+                 {"dropout:0x1p-30", "dropout:9.313225746154785e-10", 62}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char in[2048] = "flatten", want[4096] = "flatten", what[160];
+        for (int i = 0; i < cases[c].n; i++) {
+            strcat(strcat(in, " "), cases[c].in);
+            strcat(strcat(want, " "), cases[c].out);
+        }
+        strcat(in, " dense:7");
+        strcat(want, " dense:7");
+        struct err e = {0};
+        struct nn_model *m, *m2;
+        snprintf(what, sizeof what, "canonical of %d x %s is %zu bytes longer, exact", cases[c].n,
+                 cases[c].in, strlen(want) - strlen(in));
+        if (nn_model_create(&m, in, 40, 130, 7, 2, &e) != 0) {
+            expect(0, e.msg);
+            continue;
+        }
+        expect(strcmp(nn_model_spec(m), want) == 0, what);
+        int rc = nn_model_create_from_text(&m2, nn_model_spec(m), 40, 130, 7, 2, &e);
+        expect(rc == 0 && strcmp(nn_model_spec(m2), want) == 0, "  and parses back to itself");
+        if (rc == 0) nn_model_free(m2);
+        nn_model_free(m);
+    }
+}
+
+/* nn_model_create reads a file whose name is the spec; nn_model_create_from_text never does. */
+static void check_text_only(void)
+{
+    const char *path = "lstm:4 dense:7"; /* a valid spec, and the name of a file */
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        expect(0, "cannot write the spec file");
+        return;
+    }
+    fprintf(f, "lstm:8 dense:7 # the file's spec\n");
+    fclose(f);
+    struct err e = {0};
+    struct nn_model *m;
+    struct nn_model_cost c1, c2;
+    int rc = nn_model_create(&m, path, 40, 130, 7, 2, &e);
+    expect(rc == 0 && strcmp(nn_model_spec(m), "lstm:8 dense:7") == 0,
+           "create: an existing file's name reads the file");
+    if (rc == 0) nn_model_free(m);
+    rc = nn_model_create_from_text(&m, path, 40, 130, 7, 2, &e);
+    expect(rc == 0 && strcmp(nn_model_spec(m), "lstm:4 dense:7") == 0,
+           "create_from_text: the same string is the spec itself");
+    if (rc == 0) nn_model_free(m);
+    expect(nn_model_estimate(path, 40, 130, 7, 2, &c1, &e) == 0 &&
+               nn_model_estimate_from_text(path, 40, 130, 7, 2, &c2, &e) == 0 &&
+               c1.nparams == 4 * 8 * (40 + 8) + 8 * 8 + 7 * 8 + 7 &&
+               c2.nparams == 4 * 4 * (40 + 4) + 8 * 4 + 7 * 4 + 7,
+           "estimate reads the file, estimate_from_text does not");
+    remove(path);
+    path = "test_nn_spec_text.model";
+    f = fopen(path, "w");
+    if (!f) {
+        expect(0, "cannot write the spec file");
+        return;
+    }
+    fprintf(f, "lstm:8 dense:7\n");
+    fclose(f);
+    m = (struct nn_model *)1;
+    rc = nn_model_create_from_text(&m, path, 40, 130, 7, 2, &e);
+    expect(rc == -1 && m == NULL &&
+               strstr(e.msg, "token 1 'test_nn_spec_text.model': unknown") != NULL,
+           "create_from_text: an existing file's path is an unknown layer");
+    remove(path);
+}
+
+/* The default model for batch B, worked out here from its shapes (T: 130 -> pool 65 -> 32). */
+static void check_estimate_default(void)
+{
+    const size_t B = 32, np = 194759;
+    size_t act =
+        40 * 130 + 2 * (64 * 130 * 2 + 64 * 65 + 128 * 65 * 2 + 128 * 32 + 128 * 2 + 64 * 2 + 7);
+    size_t cols1 = 40 * 5 * 130, cols2 = 64 * 5 * 65, mask = 128;
+    size_t lstm = 32 * 512 + 32 * 128 * 2 + 33 * 128;
+    struct nn_lstm_dims d = {B, 32, 128, 128, 0};
+    size_t scratch = nn_lstm_scratch(&d) > cols2 * B ? nn_lstm_scratch(&d) : cols2 * B;
+    struct nn_model_cost c;
+    struct err e = {0};
+    if (nn_model_estimate(NULL, 40, 130, 7, B, &c, &e) != 0) {
+        expect(0, e.msg);
+        return;
+    }
+    printf("  default, batch 32: params %zu, grads %zu, activations %zu, saved %zu, "
+           "scratch %zu, total %zu bytes\n",
+           c.params_bytes, c.grads_bytes, c.activations_bytes, c.saved_bytes, c.scratch_bytes,
+           c.total_bytes);
+    expect(c.nparams == np && c.params_bytes == 4 * np &&
+               c.grads_bytes == 4 * (np + NN_GRAD_EXTRA) && c.activations_bytes == 4 * act * B &&
+               c.saved_bytes == 4 * (cols1 + cols2 + mask + lstm) * B &&
+               c.scratch_bytes == 4 * scratch &&
+               c.total_bytes == c.params_bytes + c.grads_bytes + c.activations_bytes +
+                                    c.saved_bytes + c.scratch_bytes,
+           "estimate of the default model, batch 32: every part as worked out by hand");
+}
+
+/* The estimate equals what create allocates (nn_model_bytes counts every allocation), and
+ * refuses what create refuses, with the same message. */
+static void check_estimate_matches_create(void)
+{
+    static const char *specs[] = {
+        NULL,
+        "conv1d:8:4 maxpool:3 flatten dense:7",
+        "conv1d:16:3:0 lstm:12:mean dense:7",
+        "dropout:0.2 conv1d:8:3 relu dropout:0.1 maxpool:2 flatten dropout:0.5 dense:16 relu "
+        "dense:7",
+        "relu lstm:8:mean dropout:0.25 dense:7",
+        "flatten dense:7",
+        "conv1d:64:5 relu dense:7",
+        "lstm:16 dense:8",
+    };
+    static const size_t batches[] = {1, 7, 32};
+    int ok = 1;
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        for (size_t b = 0; b < 3; b++) {
+            struct err e1 = {0}, e2 = {0};
+            struct nn_model *m;
+            struct nn_model_cost c;
+            int rc1 = nn_model_estimate(specs[i], 40, 130, 7, batches[b], &c, &e1);
+            int rc2 = nn_model_create(&m, specs[i], 40, 130, 7, batches[b], &e2);
+            if (rc1 != rc2 || strcmp(e1.msg, e2.msg) != 0) ok = 0;
+            if (rc2 != 0) continue;
+            if (c.total_bytes != nn_model_bytes(m) || c.nparams != nn_model_nparams(m)) {
+                printf("  %s batch %zu: estimate %zu, create %zu bytes\n",
+                       specs[i] ? specs[i] : "default", batches[b], c.total_bytes,
+                       nn_model_bytes(m));
+                ok = 0;
+            }
+            nn_model_free(m);
+        }
+    }
+    expect(ok, "estimate == bytes create allocates (8 specs x batch 1, 7, 32), same errors");
+}
+
+/* flatten dense:65536 dense:65536 dense:7 has 4.6e9 parameters: params and grads 37 GB. The
+ * estimate says so under a 1 GB address-space limit, where create fails. (Skipped under
+ * AddressSanitizer, which reserves terabytes of address space.) */
+static void check_estimate_huge(void)
+{
+    const char *spec = "flatten dense:65536 dense:65536 dense:7";
+    const size_t np = 5200 * (size_t)65536 + 65536 + 65536 * (size_t)65536 + 65536 + 7 * 65536 + 7;
+    struct nn_model_cost c;
+    struct err e = {0};
+    int rc = nn_model_estimate(spec, 40, 130, 7, 32, &c, &e);
+    printf("  %s: %zu params, %.1f GB\n", spec, c.nparams, (double)c.total_bytes / 1e9);
+    expect(rc == 0 && c.nparams == np && c.params_bytes == 4 * np && c.total_bytes > 8 * np &&
+               c.total_bytes < 8 * np + ((size_t)1 << 30),
+           "estimate of a 37 GB model");
+    rc = nn_model_estimate("maxpool:2 lstm:64 dense:7", 40, (size_t)1 << 60, 7, 1024, &c, &e);
+    expect(rc == -1 && strstr(e.msg, "too large") != NULL, "estimate: sizes past size_t refused");
+#if defined(__SANITIZE_ADDRESS__)
+    printf("  (the address-space limit check is skipped under AddressSanitizer)\n");
+#else
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)1 << 30, (rlim_t)1 << 30};
+        struct nn_model *m;
+        if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+        if (nn_model_create(&m, spec, 40, 130, 7, 32, &e) == 0) _exit(4);
+        _exit(nn_model_estimate(spec, 40, 130, 7, 32, &c, &e) == 0 && c.nparams == np ? 0 : 5);
+    }
+    int st = -1;
+    waitpid(pid, &st, 0);
+    char what[160];
+    snprintf(what, sizeof what, "under a 1 GB limit: create fails, estimate works (status %d)",
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    expect(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, what);
+#endif
+}
+
+/* The NN_GRAD_EXTRA floats after the gradients: allocated, and never touched by the model. */
+static void check_grad_extra(void)
+{
+    enum { B = 3 };
+    struct err e = {0};
+    struct nn_model *m;
+    struct nn_model_cost c;
+    if (nn_model_create(&m, NULL, 40, 130, 7, B, &e) != 0 ||
+        nn_model_estimate(NULL, 40, 130, 7, B, &c, &e) != 0) {
+        expect(0, e.msg);
+        return;
+    }
+    nn_model_init(m, 3);
+    static float x[B * 40 * 130];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = 2.0f * nn_rng_uniform(nn_rng_hash5(5, i, 0, 0, 0)) - 1.0f;
+    int y[B] = {1, 4, 6};
+    const size_t np = nn_model_nparams(m);
+    float *g = nn_model_grads(m), probs[B * 7];
+    int zero = 1, same = 1;
+    for (size_t i = 0; i < NN_GRAD_EXTRA; i++) zero &= g[np + i] == 0.0f;
+    for (size_t i = 0; i < NN_GRAD_EXTRA; i++) g[np + i] = 1000.0f + (float)i;
+    struct nn_step st = {7, 1, NULL, 1};
+    double loss;
+    nn_model_train_step(m, x, y, B, &st, &loss, probs);
+    nn_model_train_step(m, x, y, B, &st, &loss, probs);
+    nn_model_forward(m, x, y, B, &loss, probs);
+    for (size_t i = 0; i < NN_GRAD_EXTRA; i++) same &= g[np + i] == 1000.0f + (float)i;
+    double gsum = 0;
+    for (size_t i = 0; i < np; i++) gsum += fabs(g[i]);
+    expect(c.grads_bytes == (np + NN_GRAD_EXTRA) * sizeof(float) && zero && same && gsum > 0,
+           "NN_GRAD_EXTRA floats after the gradients: allocated, zero, untouched by steps");
+    nn_model_free(m);
+}
+
 int main(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct nn_model *m;
     if (nn_model_create(&m, NN_DEFAULT_SPEC, 40, 130, 7, 32, &e) != 0) {
         printf("default spec: %s FAIL\n", e.msg);
@@ -83,7 +310,7 @@ int main(void)
     /* init: within PyTorch's bounds and spread over them */
     nn_model_init(m, 1);
     const float *p = nn_model_params(m);
-    static const struct {
+    const struct {
         const char *name;
         double bound;
     } bounds[] = {{"conv1.weight", 1 / sqrt(200.0)},       {"conv2.bias", 1 / sqrt(320.0)},
@@ -153,6 +380,12 @@ int main(void)
     } else {
         expect(0, "cannot write the spec file");
     }
+    check_long_canonical();
+    check_text_only();
+    check_estimate_default();
+    check_estimate_matches_create();
+    check_estimate_huge();
+    check_grad_extra();
     printf("%d check(s) failed\n", failures);
     return failures ? 1 : 0;
 }
