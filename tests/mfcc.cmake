@@ -1,9 +1,12 @@
 # mfcc.cmake: tests of the librosa-identical loader and MFCC (dsp/audio, dsp/mfcc,
 # dsp/features), `ser features`, and the .npy/.npz writers (mpi/npy). All run in ~2 s.
-#   mfcc_vectors   ../shared/mfcc.md §10 T1-T8 (analytic values, librosa regression values)
+#   mfcc_vectors   docs/mfcc.md §10 T1-T8 (analytic values, librosa regression values)
 #   mfcc_loader    T9 loader rules, T10 order of operations, policies, loader reuse
 #   mfcc_reference `ser features` vs the independent numpy pipeline (tests/ref_mfcc.py) on
-#                  files in 13 formats/rates made with espeak-ng and sox
+#                  files in 13 formats/rates made with espeak-ng and sox: the signal equals
+#                  librosa 0.10's load (22050 Hz exactly; other rates through libsoxr HQ called
+#                  with ctypes as python-soxr does, to 1e-6), and the MFCC of that reference
+#                  signal matches ser's to 1e-3 (end to end) (tests/test_features_ref.py)
 #   mfcc_npz       .npy/.npz writer read back with np.load
 add_executable(test_mfcc ${CMAKE_CURRENT_LIST_DIR}/test_mfcc.c)
 target_link_libraries(test_mfcc PRIVATE ser_dsp ${MATH_LIB})

@@ -1,12 +1,16 @@
 """ref_mfcc.py: an independent numpy/scipy re-implementation of librosa 0.10's
-mfcc(y, sr=22050, n_mfcc=40) following ../shared/mfcc.md §3-6 (no code shared with dsp/):
+mfcc(y, sr=22050, n_mfcc=40) following docs/mfcc.md §3-6 (no code shared with dsp/):
 periodic Hann(2048), 1024 zeros each side, hop 512, numpy rfft in float64, |X|^2, Slaney mel
 filterbank built as librosa.filters.mel (rfftfreq grid, linspace of mel points, Slaney area
 norm), 10*log10(max(1e-10, S)) clamped at the global max - 80 dB, scipy.fft.dct(type=2,
 norm='ortho') over the 128 bands, first 40 rows. Also a libsndfile-free WAV decoder
-(its own RIFF parser) and librosa's load rules for 22050 Hz files (no resampling).
+(its own RIFF parser), librosa's load rules at the native rate, and librosa 0.10's resampling
+step through libsoxr called with ctypes (soxr_resample, librosa_load: see there for the exact
+parameters python-soxr passes).
 
 CLI: ref_mfcc.py SIGNAL.npy OUT.npy  (MFCC of a float32 22050 Hz signal, float32 (40, T))."""
+import ctypes
+import math
 import sys
 
 import numpy as np
@@ -104,11 +108,188 @@ def read_wav(path):
     return sr, x[:n * ch].astype(np.float32).reshape(n, ch)
 
 
+def read_ogg(path):
+    """(sr, float32 (n, C)) from an Ogg Vorbis file, decoded to float by libvorbisfile
+    (ov_read_float, through ctypes): the reference decoding for OGG input, without
+    libsndfile (sox's own OGG reader goes through 16-bit ov_read, 3e-5 off)."""
+    lib = ctypes.CDLL("libvorbisfile.so.3")
+
+    class VorbisInfo(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_int), ("channels", ctypes.c_int), ("rate", ctypes.c_long)]
+
+    fpp = ctypes.POINTER(ctypes.POINTER(ctypes.c_float))
+    lib.ov_fopen.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    lib.ov_info.restype = ctypes.POINTER(VorbisInfo)
+    lib.ov_info.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.ov_read_float.restype = ctypes.c_long
+    lib.ov_read_float.argtypes = [ctypes.c_void_p, ctypes.POINTER(fpp), ctypes.c_int,
+                                  ctypes.POINTER(ctypes.c_int)]
+    lib.ov_clear.argtypes = [ctypes.c_void_p]
+    vf = ctypes.create_string_buffer(16384)          # > sizeof(OggVorbis_File) (~1 kB)
+    if lib.ov_fopen(path.encode(), vf) != 0:
+        raise ValueError(f"{path}: not an Ogg Vorbis file")
+    try:
+        info = lib.ov_info(vf, -1).contents
+        ch, sr = info.channels, info.rate
+        pcm, section, parts = fpp(), ctypes.c_int(), []
+        while True:
+            n = lib.ov_read_float(vf, ctypes.byref(pcm), 4096, ctypes.byref(section))
+            if n < 0:
+                raise ValueError(f"{path}: ov_read_float error {n}")
+            if n == 0:
+                break
+            parts.append(np.stack([np.ctypeslib.as_array(pcm[c], shape=(n,)).copy()
+                                   for c in range(ch)], axis=1))
+    finally:
+        lib.ov_clear(vf)
+    return sr, np.concatenate(parts).astype(np.float32)
+
+
 def librosa_load_native(x, sr, offset=0.5, duration=3.0):
     """librosa.load's cut and mono mix at the native rate, x float32 (n, C) -> float32 (n0,)."""
     start, frames = int(offset * sr), int(duration * sr)
     seg = x[start:start + frames].T                          # (C, n0), as soundfile + .T
     return np.mean(seg, axis=0) if seg.shape[0] > 1 else seg[0]
+
+
+# ---- librosa 0.10's resampler: python-soxr's soxr.resample(), re-done on libsoxr via ctypes ----
+# librosa.core.audio.resample(y, orig_sr, target_sr, res_type="soxr_hq") calls
+#   soxr.resample(y, orig_sr, target_sr, quality="soxr_hq")          (python-soxr 0.3.x)
+# for a 1-D float32 y, which is cysoxr_divide_proc(in_rate, out_rate, y[:, None], SOXR_HQ):
+#   io_spec      = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)   float32 in and out, scale 1
+#   quality_spec = soxr_quality_spec(SOXR_HQ, 0)                  SOXR_HQ = SOXR_20_BITQ = 4,
+#                  flags 0: 20 bits, linear phase (50), passband end 0.913, stopband 1
+#   soxr = soxr_create(double in_rate, double out_rate, 1 channel, &err, &io_spec,
+#                      &quality_spec, runtime_spec NULL)
+#   olen = ceil(ilen * out_rate / in_rate); chunk_len = int(48000 * in_rate / out_rate)
+#   soxr_process() on consecutive chunk_len-sample chunks while idx + chunk_len < ilen, then on
+#   the last (partial) chunk, each time into the rest of the olen-sample output buffer; then,
+#   if fewer than olen samples came out, one flush soxr_process(soxr, NULL, 0, ...); the
+#   output is the out_pos samples written (<= olen). soxr_delete.
+# librosa then sets n_samples = int(np.ceil(n * (float(target_sr) / orig_sr))) and
+# fix_length()s the result to it (zero padding or cutting), as float32.
+# soxr_oneshot() with the same specs is python-soxr's own test oracle for resample()
+# (tests/test_resample.py there); soxr_oneshot_resample() below is it, and test_features_ref.py
+# checks the two agree. python-soxr builds its own copy of libsoxr 0.1.3; this uses Debian's
+# libsoxr.so.0 (package libsoxr0, 0.1.3), the library ser links.
+SOXR_QQ, SOXR_LQ, SOXR_MQ, SOXR_HQ, SOXR_VHQ = 0, 1, 2, 4, 6
+SOXR_FLOAT32_I = 0
+
+
+class _IoSpec(ctypes.Structure):
+    _fields_ = [("itype", ctypes.c_int), ("otype", ctypes.c_int), ("scale", ctypes.c_double),
+                ("e", ctypes.c_void_p), ("flags", ctypes.c_ulong)]
+
+
+class _QualitySpec(ctypes.Structure):
+    _fields_ = [("precision", ctypes.c_double), ("phase_response", ctypes.c_double),
+                ("passband_end", ctypes.c_double), ("stopband_begin", ctypes.c_double),
+                ("e", ctypes.c_void_p), ("flags", ctypes.c_ulong)]
+
+
+_soxr_lib = None
+
+
+def _soxr():
+    global _soxr_lib
+    if _soxr_lib is None:
+        lib = ctypes.CDLL("libsoxr.so.0")
+        vp, sz, szp = ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)
+        lib.soxr_io_spec.restype = _IoSpec
+        lib.soxr_io_spec.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.soxr_quality_spec.restype = _QualitySpec
+        lib.soxr_quality_spec.argtypes = [ctypes.c_ulong, ctypes.c_ulong]
+        lib.soxr_create.restype = vp
+        lib.soxr_create.argtypes = [ctypes.c_double, ctypes.c_double, ctypes.c_uint,
+                                    ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(_IoSpec),
+                                    ctypes.POINTER(_QualitySpec), vp]
+        lib.soxr_process.restype = ctypes.c_char_p
+        lib.soxr_process.argtypes = [vp, vp, sz, szp, vp, sz, szp]
+        lib.soxr_delete.restype = None
+        lib.soxr_delete.argtypes = [vp]
+        lib.soxr_oneshot.restype = ctypes.c_char_p
+        lib.soxr_oneshot.argtypes = [ctypes.c_double, ctypes.c_double, ctypes.c_uint, vp, sz, szp,
+                                     vp, sz, szp, ctypes.POINTER(_IoSpec),
+                                     ctypes.POINTER(_QualitySpec), vp]
+        _soxr_lib = lib
+    return _soxr_lib
+
+
+def _specs(quality):
+    lib = _soxr()
+    return (lib.soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I), lib.soxr_quality_spec(quality, 0))
+
+
+def soxr_resample(x, in_rate, out_rate, quality=SOXR_HQ):
+    """python-soxr's soxr.resample(x, in_rate, out_rate, quality) for 1-D float32 x."""
+    lib = _soxr()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    in_rate, out_rate = float(in_rate), float(out_rate)
+    ilen = len(x)
+    olen = int(np.ceil(ilen * out_rate / in_rate))
+    chunk_len = int(48000 * in_rate / out_rate)
+    io, q = _specs(quality)
+    err = ctypes.c_char_p()
+    s = lib.soxr_create(in_rate, out_rate, 1, ctypes.byref(err), ctypes.byref(io),
+                        ctypes.byref(q), None)
+    if err.value is not None or not s:
+        raise RuntimeError(f"soxr_create: {err.value}")
+    y = np.zeros(olen, dtype=np.float32)
+    odone = ctypes.c_size_t()
+    xp, yp, f = x.ctypes.data, y.ctypes.data, 4
+
+    def process(ip, n):
+        e = lib.soxr_process(s, ip, n, None, yp + f * out_pos, olen - out_pos, ctypes.byref(odone))
+        if e is not None:
+            raise RuntimeError(f"soxr_process: {e}")
+        return odone.value
+
+    out_pos = idx = 0
+    try:
+        while idx + chunk_len < ilen:
+            out_pos += process(xp + f * idx, chunk_len)
+            idx += chunk_len
+        if idx < ilen:
+            out_pos += process(xp + f * idx, ilen - idx)
+        if out_pos < olen:
+            out_pos += process(None, 0)
+    finally:
+        lib.soxr_delete(s)
+    return y[:out_pos]
+
+
+def soxr_oneshot_resample(x, in_rate, out_rate, quality=SOXR_HQ):
+    """python-soxr's _resample_oneshot: soxr_oneshot() with the same specs, olen = ceil."""
+    lib = _soxr()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    olen = int(np.ceil(len(x) * float(out_rate) / float(in_rate)))
+    y = np.zeros(olen, dtype=np.float32)
+    odone = ctypes.c_size_t()
+    io, q = _specs(quality)
+    e = lib.soxr_oneshot(float(in_rate), float(out_rate), 1, x.ctypes.data, len(x), None,
+                         y.ctypes.data, olen, ctypes.byref(odone), ctypes.byref(io),
+                         ctypes.byref(q), None)
+    if e is not None:
+        raise RuntimeError(f"soxr_oneshot: {e}")
+    return y[:odone.value]
+
+
+def fix_length(y, size):
+    """librosa.util.fix_length for 1-D y: zero-pad or cut to size."""
+    return np.pad(y, (0, size - len(y))) if len(y) < size else y[:size]
+
+
+def librosa_load(x, sr0, sr=SR, offset=0.5, duration=3.0, quality=SOXR_HQ, resample=None):
+    """librosa 0.10 load(..., sr=sr, offset, duration, mono=True, res_type='soxr_hq') from
+    decoded float32 frames x (n, C) at sr0: cut at the native rate (seek int(offset*sr0), read
+    int(duration*sr0) frames), float32 channel mean, then (sr0 != sr) soxr resampling and
+    fix_length to int(ceil(n0 * (float(sr) / sr0))). Returns float32 (n,), not yet padded.
+    resample(x, sr0, sr, quality) defaults to soxr_resample."""
+    y = librosa_load_native(x, sr0, offset, duration).astype(np.float32)
+    if sr0 == sr:
+        return y
+    y_hat = (resample or soxr_resample)(y, sr0, sr, quality)
+    return fix_length(y_hat, int(math.ceil(len(y) * (float(sr) / sr0)))).astype(np.float32)
 
 
 def main():

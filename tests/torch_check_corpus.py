@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # torch_check_corpus.py: can ser's default CNN-LSTM learn a TESS-shaped corpus?
 #
-# A PyTorch re-implementation of ser's default model and training recipe (shared/design.md):
+# A PyTorch re-implementation of ser's default model and training recipe (README.md, "Using ser"):
 # conv1d(40->64,k5,pad2)-relu-maxpool2-conv1d(64->128,k5,pad2)-relu-maxpool2-LSTM(128, last
 # state)-dropout(0.3)-dense(64)-relu-dense(7); Adam 1e-3, batch 32, early stopping on
 # validation loss (patience 10, restore best weights); per-coefficient standardisation of
