@@ -1,11 +1,12 @@
 /* audio.c: libsndfile decoding (the only user of <sndfile.h>), probing of corpus files, and
- * the librosa-0.10-identical clip loader (see audio.h and ../shared/mfcc.md §1-2): seek and
+ * the librosa-0.10-identical clip loader (see audio.h and docs/mfcc.md §1-2): seek and
  * cut at the native rate, float32 channel mean, libsoxr SOXR_HQ with float32 I/O (what
  * python-soxr's resample(quality="soxr_hq") calls), librosa's fix_length, zero padding.
  * The only user of <soxr.h>. */
 #include "dsp/audio.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
@@ -13,14 +14,72 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* libsndfile notes a header that claims more data than the file holds in its log and then
- * silently shortens the stream; we treat that as a damaged file. */
-static int log_says_truncated(SNDFILE *f)
+/* Bytes per sample of the uncompressed subtypes, 0 for the others. */
+static int sample_bytes(int format)
 {
-    char log[4096];
-    sf_command(f, SFC_GET_LOG_INFO, log, sizeof log);
-    return strstr(log, "runcat") != NULL || strstr(log, "> file length") != NULL ||
-           strstr(log, "should be") != NULL;
+    switch (format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_S8:
+    case SF_FORMAT_PCM_U8:
+    case SF_FORMAT_ULAW:
+    case SF_FORMAT_ALAW:
+        return 1;
+    case SF_FORMAT_PCM_16:
+        return 2;
+    case SF_FORMAT_PCM_24:
+        return 3;
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT:
+        return 4;
+    case SF_FORMAT_DOUBLE:
+        return 8;
+    }
+    return 0;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+/* The number of frames the file's header promises, or -1 when it does not say (streaming
+ * sizes 0xFFFFFFFF, compressed or unknown containers). libsndfile quietly shortens a stream
+ * whose header promises more than the file holds, so "truncated" is decided by comparing
+ * this promise with the frames actually decoded. Read: WAV's data chunk size, AIFF's COMM
+ * frame count, AU's data size. A wrong byte rate or block align does not matter. */
+static int64_t declared_frames(const char *path, const SF_INFO *si)
+{
+    unsigned char h[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t n = fread(h, 1, sizeof h, f);
+    fclose(f);
+    int64_t bytes_per_frame = (int64_t)sample_bytes(si->format) * si->channels;
+    int major = si->format & SF_FORMAT_TYPEMASK;
+    if (major == SF_FORMAT_WAV && n >= 12 && memcmp(h, "RIFF", 4) == 0 && bytes_per_frame) {
+        for (size_t pos = 12; pos + 8 <= n;) {
+            uint32_t size = le32(h + pos + 4);
+            if (memcmp(h + pos, "data", 4) == 0)
+                return size == 0xFFFFFFFFu ? -1 : (int64_t)size / bytes_per_frame;
+            if (size > n) break;
+            pos += 8 + size + (size & 1);
+        }
+    } else if (major == SF_FORMAT_AIFF && n >= 12 && memcmp(h, "FORM", 4) == 0) {
+        for (size_t pos = 12; pos + 14 <= n;) {
+            uint32_t size = be32(h + pos + 4);
+            if (memcmp(h + pos, "COMM", 4) == 0) return (int64_t)be32(h + pos + 10);
+            if (size > n) break;
+            pos += 8 + size + (size & 1);
+        }
+    } else if (major == SF_FORMAT_AU && n >= 12 && memcmp(h, ".snd", 4) == 0 && bytes_per_frame) {
+        uint32_t size = be32(h + 8);
+        return size == 0xFFFFFFFFu ? -1 : (int64_t)size / bytes_per_frame;
+    }
+    return -1;
 }
 
 int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e)
@@ -34,11 +93,6 @@ int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e
     int rc = 0;
     if (si.frames <= 0 || si.channels <= 0 || si.samplerate <= 0) {
         rc = err_set(e, "%s: empty: no audio frames", path);
-        goto out;
-    }
-    if (log_says_truncated(f)) {
-        rc = err_set(e, "%s: truncated: the header promises more audio data than the file holds",
-                     path);
         goto out;
     }
     enum { CHUNK = 4096 };
@@ -57,14 +111,23 @@ int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e
                              (long long)(total + i / si.channels));
                 break;
             }
+            /* Beyond 1e15 a 2048-point power spectrum can overflow float: such a file cannot
+             * give finite features (dsp_features_file would refuse it later). */
+            if (fabsf(buf[i]) > 1e15f) {
+                rc = err_set(e, "%s: sample %g at frame %lld: sample values too large to analyse",
+                             path, (double)buf[i], (long long)(total + i / si.channels));
+                break;
+            }
         }
         if (rc) break;
         total += got;
     }
     free(buf);
-    if (rc == 0 && total != si.frames)
-        rc = err_set(e, "%s: truncated: header says %lld frames, only %lld decodable", path,
-                     (long long)si.frames, (long long)total);
+    int64_t promised = rc == 0 ? declared_frames(path, &si) : -1;
+    if (promised < 0 || promised < si.frames) promised = si.frames;
+    if (rc == 0 && total < promised)
+        rc = err_set(e, "%s: truncated: the header promises %lld frames, the file holds %lld", path,
+                     (long long)promised, (long long)total);
     if (rc == 0) {
         info->sample_rate = si.samplerate;
         info->channels = si.channels;

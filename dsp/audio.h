@@ -1,5 +1,5 @@
 /* audio.h: decoding audio files (libsndfile) and loading clips exactly as librosa 0.10's
- * `librosa.load(path, sr=22050, offset=0.5, duration=3.0)` does (see ../shared/mfcc.md §1-2).
+ * `librosa.load(path, sr=22050, offset=0.5, duration=3.0)` does (see docs/mfcc.md §1-2).
  * dsp/audio.c is the only file that includes <sndfile.h>.
  */
 #ifndef SER_DSP_AUDIO_H
@@ -21,12 +21,13 @@ struct dsp_audio_info {
  * frames), truncated (header promises more data than the file holds) and otherwise damaged
  * files are found before training. Returns 0 and fills *info, or -1 with e naming the file
  * and the problem ("empty: no audio frames", "truncated: header says N frames, file holds M",
- * "not a supported audio file: <libsndfile message>", "non-finite sample at frame N"). */
+ * "not a supported audio file: <libsndfile message>", "non-finite sample at frame N", "... sample
+ * values too large to analyse" for |x| > 1e15). */
 int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e);
 
 /* ---- The clip loader: librosa 0.10 `load(path, sr=22050, offset=0.5, duration=3.0)` ----
  *
- * Exactly librosa's order (mfcc.md §1-2): sf_readf_float with libsndfile's default float
+ * Exactly librosa's order (docs/mfcc.md §1-2): sf_readf_float with libsndfile's default float
  * normalisation (16-bit x/32768, 8-bit (x-128)/128, 24/32-bit x/2^31 of the left-aligned
  * int, float WAV unscaled); seek (sf_count_t)(offset*sr0) frames at the file's own rate sr0
  * (truncation, not rounding); read at most (sf_count_t)(duration*sr0) frames (fewer at the

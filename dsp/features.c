@@ -1,8 +1,9 @@
 /* features.c: loader (audio.c) + MFCC (mfcc.c) behind one reusable context; the per-file
  * path of `ser features` and of the corpus extractor. Matches librosa 0.10 load + mfcc as
- * described in features.h and ../shared/mfcc.md. */
+ * described in features.h and docs/mfcc.md. */
 #include "dsp/features.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 struct dsp_features {
@@ -71,6 +72,12 @@ int dsp_features_file(struct dsp_features *f, const char *path, float *out, stru
     if (dsp_loader_load(f->loader, path, f->signal, &f->n_loaded, e)) return -1;
     if (dsp_mfcc_compute(f->mfcc, f->signal, f->n_samples, out))
         return err_set(e, "%s: internal error: signal longer than the MFCC context", path);
+    /* Finite but huge samples (1e30 in a float WAV) overflow the power spectrum: such a file
+     * is an input error, never a matrix of inf/NaN handed to training or prediction. */
+    size_t n = (size_t)f->p.mfcc.n_mfcc * f->n_frames;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(out[i]))
+            return err_set(e, "%s: non-finite features (sample values too large to analyse)", path);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /* features.h: one audio file -> its MFCC matrix, exactly as librosa 0.10's
  *   y, _ = librosa.load(path, sr=22050, offset=0.5, duration=3.0)
  *   librosa.feature.mfcc(y=np.pad(y, (0, 66150 - len(y))), sr=22050, n_mfcc=40)
- * (see ../shared/mfcc.md). This is the loader (audio.h) followed by the MFCC (mfcc.h), with
+ * (see docs/mfcc.md). This is the loader (audio.h) followed by the MFCC (mfcc.h), with
  * every buffer owned by one context that is created once and reused for every file, so the
  * per-file path never allocates in steady state. A context is not thread-safe: use one per
  * thread / rank.

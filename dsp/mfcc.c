@@ -1,4 +1,4 @@
-/* mfcc.c: librosa 0.10 MFCC (../shared/mfcc.md §3-6) with FFTW3f; the only user of
+/* mfcc.c: librosa 0.10 MFCC (docs/mfcc.md §3-6) with FFTW3f; the only user of
  * <fftw3.h>. Reference: librosa.feature.mfcc(y, sr=22050, n_mfcc=40) with its defaults
  * (stft n_fft=2048, hop 512, periodic Hann, center=True, pad_mode="constant"; filters.mel
  * Slaney scale + Slaney norm; power_to_db ref=1, amin=1e-10, top_db=80; scipy dct type 2

@@ -1,12 +1,12 @@
 /* mfcc.h: MFCCs exactly as librosa 0.10's librosa.feature.mfcc(y=y, sr=22050, n_mfcc=40)
- * (../shared/mfcc.md §3-6): periodic Hann(n_fft), hop, centred frames with zero padding,
+ * (docs/mfcc.md §3-6): periodic Hann(n_fft), hop, centred frames with zero padding,
  * real FFT power |X|^2, Slaney-scale mel filterbank with Slaney area normalisation,
  * 10*log10(max(amin, S)) clamped at (max over the whole clip) - top_db, orthonormal
  * DCT-II over the n_mels bands keeping the first n_mfcc rows.
  *
  * Precision: FFT in float32 (FFTW3f), power float32, filterbank built in double and stored
  * float32, mel sums, logs and the DCT in double; output float32. Agrees with librosa to
- * ~2e-4 (mfcc.md §7). dsp/mfcc.c is the only file that includes <fftw3.h>.
+ * ~2e-4 (docs/mfcc.md §7). dsp/mfcc.c is the only file that includes <fftw3.h>.
  *
  * A context owns the FFTW plan (made once in create: FFTW planning is not thread-safe,
  * executing is; FFTW_ESTIMATE, so results are the same run to run) and all scratch memory

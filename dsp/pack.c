@@ -8,6 +8,8 @@
  */
 #include "dsp/pack.h"
 
+#include <stdio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "dsp/file.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pack files are little-endian");
 
@@ -253,69 +257,33 @@ int dsp_pack_encode(const struct dsp_pack *p, uint32_t kind, int level, unsigned
     return 0;
 }
 
-int dsp_write_atomic(const char *path, const void *data, size_t len, struct err *e)
+static void fourcc_str(uint32_t k, char s[5])
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp) return err_set(e, "%s: out of memory", path);
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        err_set(e, "%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
-        free(tmp);
-        return -1;
+    for (int i = 0; i < 4; i++) {
+        char c = (char)((k >> (8 * i)) & 0xff);
+        s[i] = (c >= 32 && c < 127) ? c : '?';
     }
-    const unsigned char *d = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, d, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            err_set(e, "%s: write failed: %s", path, w < 0 ? strerror(errno) : "no progress");
-            goto fail;
-        }
-        d += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        err_set(e, "%s: fsync failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        err_set(e, "%s: close failed: %s", path, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        err_set(e, "%s: rename from %s failed: %s", path, tmp, strerror(errno));
-        goto fail;
-    }
-    /* Make the rename itself durable. */
-    char *dir = strdup(path);
-    if (dir) {
-        char *slash = strrchr(dir, '/');
-        const char *dname = ".";
-        if (slash == dir)
-            dname = "/";
-        else if (slash) {
-            *slash = 0;
-            dname = dir;
-        }
-        int dfd = open(dname, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) {
-            (void)fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
-    free(tmp);
-    return 0;
-fail:
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    free(tmp);
-    return -1;
+    s[4] = 0;
+}
+
+/* "ser pack of kind XXXX" for messages. */
+static void fourcc_name(uint32_t kind, char *buf, size_t n)
+{
+    char s[5];
+    fourcc_str(kind, s);
+    snprintf(buf, n, "ser %s file",
+             strcmp(s, "FEAT") == 0   ? "feature"
+             : strcmp(s, "CKPT") == 0 ? "checkpoint"
+                                      : s);
+}
+
+/* An existing file may be replaced by a pack of kind *ctx only if it is one. */
+static int same_kind(const unsigned char *head, size_t n, const void *ctx)
+{
+    uint32_t kind = *(const uint32_t *)ctx, k;
+    if (n < 16 || memcmp(head, pack_magic, sizeof pack_magic) != 0) return 0;
+    memcpy(&k, head + 12, 4);
+    return k == kind;
 }
 
 int dsp_pack_write(const struct dsp_pack *p, const char *path, uint32_t kind, int level,
@@ -324,18 +292,33 @@ int dsp_pack_write(const struct dsp_pack *p, const char *path, uint32_t kind, in
     unsigned char *o;
     size_t olen;
     if (dsp_pack_encode(p, kind, level, &o, &olen, e)) return -1;
-    int rc = dsp_write_atomic(path, o, olen, e);
+    char name[64];
+    fourcc_name(kind, name, sizeof name);
+    struct dsp_kind k = {same_kind, &kind, name};
+    int rc = dsp_write_atomic(path, o, olen, &k, e);
     free(o);
     return rc;
 }
 
-static void fourcc_str(uint32_t k, char s[5])
+static int name_cmp(const void *a, const void *b)
 {
-    for (int i = 0; i < 4; i++) {
-        char c = (char)((k >> (8 * i)) & 0xff);
-        s[i] = (c >= 32 && c < 127) ? c : '?';
-    }
-    s[4] = 0;
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Refuses a pack with two records of the same name: sorts a copy of the name list, so a
+ * crafted pack of many tiny records costs O(n log n), not O(n^2). */
+static int check_unique(const struct dsp_pack *p, const char *what, struct err *e)
+{
+    if (p->nrecs < 2) return 0;
+    char **s = malloc(p->nrecs * sizeof *s);
+    if (!s) return err_set(e, "%s: out of memory", what);
+    memcpy(s, p->names, p->nrecs * sizeof *s);
+    qsort(s, p->nrecs, sizeof *s, name_cmp);
+    int rc = 0;
+    for (size_t i = 1; i < p->nrecs && rc == 0; i++)
+        if (strcmp(s[i - 1], s[i]) == 0) rc = err_set(e, "%s: duplicate record %s", what, s[i]);
+    free(s);
+    return rc;
 }
 
 /* Walks the payload, validating every field against the remaining length. */
@@ -351,8 +334,11 @@ static int index_payload(struct dsp_pack *p, const char *what, struct err *e)
         uint16_t nl;
         memcpy(&nl, b + pos, 2);
         pos += 2;
-        if (nl == 0 || n - pos < (size_t)nl + 2)
+        /* 1..1024 bytes without a NUL, as dsp_pack_add writes them (docs/formats.md §1.2) */
+        if (nl == 0 || nl > 1024 || n - pos < (size_t)nl + 2)
             return err_set(e, "%s: record %u: bad name length %u", what, i, nl);
+        if (memchr(b + pos, 0, nl))
+            return err_set(e, "%s: record %u: name holds a NUL byte", what, i);
         const char *name = (const char *)b + pos;
         pos += nl;
         enum dsp_pack_dtype t = (enum dsp_pack_dtype)b[pos];
@@ -379,14 +365,10 @@ static int index_payload(struct dsp_pack *p, const char *what, struct err *e)
         size_t off = pos;
         pos = pad8(pos + (size_t)cnt * esize);
         if (pos > n) return err_set(e, "%s: record %u: padding truncated", what, i);
-        char nm[1025];
-        memcpy(nm, name, nl);
-        nm[nl] = 0;
-        if (dsp_pack_find(p, nm)) return err_set(e, "%s: duplicate record %s", what, nm);
         if (index_push(p, name, nl, t, ndim, dims, cnt, off, e)) return -1;
     }
     if (pos != n) return err_set(e, "%s: %zu trailing bytes after the last record", what, n - pos);
-    return 0;
+    return check_unique(p, what, e);
 }
 
 int dsp_pack_decode(struct dsp_pack *p, const unsigned char *in, size_t inlen, uint32_t kind,
@@ -433,8 +415,9 @@ int dsp_pack_decode(struct dsp_pack *p, const unsigned char *in, size_t inlen, u
 
 int dsp_pack_read(struct dsp_pack *p, const char *path, uint32_t kind, struct err *e)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return err_set(e, "%s: cannot open: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO must be refused, not waited on. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return err_io(e, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -455,7 +438,7 @@ int dsp_pack_read(struct dsp_pack *p, const char *path, uint32_t kind, struct er
     }
     close(fd);
     int rc = got == n ? dsp_pack_decode(p, in, n, kind, path, e)
-                      : err_set(e, "%s: read failed after %zu of %zu bytes", path, got, n);
+                      : err_io(e, "%s: read failed after %zu of %zu bytes", path, got, n);
     free(in);
     return rc;
 }

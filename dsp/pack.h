@@ -82,7 +82,8 @@ int dsp_pack_add_str(struct dsp_pack *p, const char *name, const char *s, struct
  * Either way the file holds a standard zlib stream. */
 #define DSP_PACK_ENTROPY (-2)
 
-/* Serialises, compresses (see level above) and writes atomically. */
+/* Serialises, compresses (see level above) and writes atomically (dsp/file.h); an existing
+ * file at path is replaced only if it is a pack of the same kind. */
 int dsp_pack_write(const struct dsp_pack *p, const char *path, uint32_t kind, int level,
                    struct err *e);
 /* Encodes into a malloc'd buffer instead of a file (caller frees *out). */
@@ -111,8 +112,5 @@ int dsp_pack_get_str(const struct dsp_pack *p, const char *what, const char *nam
                      struct err *e);
 
 void dsp_pack_free(struct dsp_pack *p);
-
-/* Writes `len` bytes to `path` atomically (temp file, fsync, rename, fsync directory). */
-int dsp_write_atomic(const char *path, const void *data, size_t len, struct err *e);
 
 #endif

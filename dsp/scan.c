@@ -1,6 +1,6 @@
 /* scan.c: corpus scanning (directory trees and CSV manifests) and TESS file-name parsing.
  * The rules (labels, speaker derivation, duplicates, ignored files, ordering) are documented
- * in scan.h; they match the naming of both TESS releases (../shared/corpus.md).
+ * in scan.h; they match the naming of both TESS releases (docs/corpus.md §9).
  *
  * Layout: the walk (or the CSV reader) collects candidates with parsed names; candidates are
  * then sorted by their duplicate key and path, and in each key group the copies are tried in
@@ -290,17 +290,18 @@ static int dir_file(struct state *st, const char *path, const char *name, const 
 
 enum { MAX_DEPTH = 64 };
 
-/* Walks directory `dir` (whose last component is folder[0..folder_len)). Returns 0, or -1 out
- * of memory. Problems with entries are recorded as skips; symlinked directories are not
- * followed. */
-static int walk(struct state *st, const char *dir, const char *folder, size_t folder_len, int depth)
+/* Walks directory `dir` (whose last component is folder[0..folder_len)). Returns 0, or the
+ * first non-zero callback result. Problems with entries are reported through w->skip;
+ * symlinked directories are not followed. */
+static int walk(struct dsp_walk *w, const char *dir, const char *folder, size_t folder_len,
+                int depth)
 {
     char msg[512];
-    if (depth > MAX_DEPTH) return add_skip(st, dir, "unreadable: directories nested too deeply");
+    if (depth > MAX_DEPTH) return w->skip(w->ctx, dir, "unreadable: directories nested too deeply");
     DIR *d = opendir(dir);
     if (!d) {
         snprintf(msg, sizeof msg, "unreadable: cannot open directory: %s", strerror(errno));
-        return add_skip(st, dir, msg);
+        return w->skip(w->ctx, dir, msg);
     }
     int rc = 0;
     for (;;) {
@@ -310,13 +311,13 @@ static int walk(struct state *st, const char *dir, const char *folder, size_t fo
             if (errno) {
                 snprintf(msg, sizeof msg, "unreadable: error reading directory: %s",
                          strerror(errno));
-                rc = add_skip(st, dir, msg);
+                rc = w->skip(w->ctx, dir, msg);
             }
             break;
         }
         const char *name = de->d_name;
         if (name[0] == '.') {
-            if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) st->c->n_ignored++;
+            if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0) w->n_ignored++;
             continue;
         }
         char *path = path_join(dir, name);
@@ -329,29 +330,52 @@ static int walk(struct state *st, const char *dir, const char *folder, size_t fo
         if (lstat(path, &sb) != 0) {
             if (audio) {
                 snprintf(msg, sizeof msg, "unreadable: %s", strerror(errno));
-                rc = add_skip(st, path, msg);
+                rc = w->skip(w->ctx, path, msg);
             } else {
-                st->c->n_ignored++;
+                w->n_ignored++;
             }
         } else if (S_ISDIR(sb.st_mode)) {
-            rc = walk(st, path, name, strlen(name), depth + 1);
+            rc = walk(w, path, name, strlen(name), depth + 1);
         } else if (S_ISLNK(sb.st_mode) && stat(path, &sb) != 0) {
             if (audio) {
                 snprintf(msg, sizeof msg, "unreadable: broken symbolic link: %s", strerror(errno));
-                rc = add_skip(st, path, msg);
+                rc = w->skip(w->ctx, path, msg);
             } else {
-                st->c->n_ignored++;
+                w->n_ignored++;
             }
         } else if (S_ISREG(sb.st_mode) && audio) {
-            rc = dir_file(st, path, name, folder, folder_len);
+            rc = w->file(w->ctx, path, name, folder, folder_len);
         } else {
-            st->c->n_ignored++; /* non-audio, special file, or symlink to a directory */
+            w->n_ignored++; /* non-audio, special file, or symlink to a directory */
         }
         free(path);
         if (rc) break;
     }
     closedir(d);
     return rc;
+}
+
+int dsp_walk(struct dsp_walk *w, const char *dir)
+{
+    /* the root's own name matters when it is a SPEAKER_EMOTION folder ("ser scan .") */
+    char *real = realpath(dir, NULL);
+    const char *folder;
+    size_t folder_len;
+    base_name(real ? real : dir, &folder, &folder_len);
+    int rc = walk(w, dir, folder, folder_len, 0);
+    free(real);
+    return rc;
+}
+
+static int scan_file_cb(void *ctx, const char *path, const char *name, const char *folder,
+                        size_t folder_len)
+{
+    return dir_file(ctx, path, name, folder, folder_len);
+}
+
+static int scan_skip_cb(void *ctx, const char *path, const char *reason)
+{
+    return add_skip(ctx, path, reason);
 }
 
 /* ---- CSV manifests (RFC 4180) ---- */
@@ -720,7 +744,7 @@ static int try_candidate(struct state *st, struct cand *k, int validate, size_t 
     }
     if (validate) {
         struct dsp_audio_info info;
-        struct err pe = {{0}};
+        struct err pe = {0};
         if (dsp_audio_probe(k->it.path, &info, &pe) != 0) {
             /* probe messages read "PATH: reason"; keep only the reason */
             size_t pl = strlen(k->it.path);
@@ -769,13 +793,9 @@ int dsp_scan(const char *dir_or_csv, int validate, struct dsp_corpus *c, struct 
         return err_set(e, "%s: cannot scan: %s", dir_or_csv, strerror(errno));
     int rc;
     if (S_ISDIR(sb.st_mode)) {
-        /* the root's own name matters when it is a SPEAKER_EMOTION folder ("ser scan .") */
-        char *real = realpath(dir_or_csv, NULL);
-        const char *folder;
-        size_t folder_len;
-        base_name(real ? real : dir_or_csv, &folder, &folder_len);
-        rc = walk(&st, dir_or_csv, folder, folder_len, 0);
-        free(real);
+        struct dsp_walk w = {scan_file_cb, scan_skip_cb, &st, 0};
+        rc = dsp_walk(&w, dir_or_csv);
+        c->n_ignored += w.n_ignored;
         if (rc) err_set(e, "%s: out of memory while scanning", dir_or_csv);
     } else {
         size_t n = strlen(dir_or_csv);

@@ -2,7 +2,7 @@
  * manifest) into a sorted, de-duplicated list of (path, speaker, word, label) items plus the
  * list of skipped files with their reasons. Matches the file naming of the Toronto Emotional
  * Speech Set (TESS) in both its releases: the original flat one and the Kaggle copy that holds
- * the whole set twice (see ../shared/corpus.md).
+ * the whole set twice (see docs/corpus.md §9).
  *
  * File names: SPEAKER_WORD_LABEL.ext. The stem is split on '_':
  *   label   = the last field, case-insensitive, one of dsp_label_names (else "unlabelled");
@@ -85,6 +85,22 @@ struct dsp_corpus {
  * every kept file is decoded once with dsp_audio_probe (damaged ones are skipped); with
  * validate == 0 only names are parsed. */
 int dsp_scan(const char *dir_or_csv, int validate, struct dsp_corpus *c, struct err *e);
+
+/* The directory walker dsp_scan uses, for any caller that wants the audio files of a tree
+ * (e.g. `ser predict DIR`), with the rules above: audio extensions, hidden entries and
+ * directory symlinks ignored (counted in n_ignored), symlinks to files followed, unreadable
+ * entries, broken symlinks and trees nested deeper than 64 levels reported through skip.
+ * Entries come in readdir order (the caller sorts). Returns 0, or the first non-zero value a
+ * callback returned. */
+struct dsp_walk {
+    /* an audio file: its path, its name, and the name of the folder holding it */
+    int (*file)(void *ctx, const char *path, const char *name, const char *folder,
+                size_t folder_len);
+    int (*skip)(void *ctx, const char *path, const char *reason); /* "category: detail" */
+    void *ctx;
+    size_t n_ignored;
+};
+int dsp_walk(struct dsp_walk *w, const char *dir);
 
 /* Frees everything c owns and zeroes it; accepts a partly filled or zeroed corpus. */
 void dsp_corpus_free(struct dsp_corpus *c);

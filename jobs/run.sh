@@ -26,8 +26,11 @@ done
 "$root/jobs/build.sh" "$root/build"
 
 if [[ -z "$data" ]]; then
-  data=$root/data/tess-standin
-  /usr/bin/python3 "$root/jobs/make_corpus.py" --out "$data"
+  # relative to the repository root (where ser runs below): reports name no machine's paths
+  data=data/tess-standin
+  /usr/bin/python3 "$root/jobs/make_corpus.py" --out "$root/$data"
+else
+  data=$(realpath -- "$data")   # ser runs in the repository root below
 fi
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

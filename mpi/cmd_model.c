@@ -3,29 +3,29 @@
  *   ser export CKPT --npz OUT.npz             weights with PyTorch state_dict names + stats
  *   ser info CKPT                             what a checkpoint holds
  * predict uses exactly the training pipeline: the checkpoint's feature parameters, the same
- * loader and MFCC code, the training set's normalisation stored in the checkpoint.
+ * loader and MFCC code, and the same normalisation and argmax (mpi/classify.h).
  */
-#include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
-#include "mpi/checkpoint.h"
+#include "dsp/features.h"
+#include "dsp/scan.h"
+#include "mpi/classify.h"
 #include "mpi/cli.h"
 #include "mpi/commands.h"
-#include "dsp/features.h"
+#include "mpi/csv.h"
 #include "mpi/npy.h"
-#include "dsp/scan.h"
+#include "mpi/state.h"
 
-/* ---- collecting audio files ---- */
+/* ---- the inputs of predict ---- */
 
 struct paths {
     char **v;
     size_t n, cap;
+    size_t n_skipped;
 };
 
 static int paths_push(struct paths *p, const char *s)
@@ -49,298 +49,283 @@ static void paths_free(struct paths *p)
     free(p->v);
 }
 
-static int is_audio_name(const char *name)
-{
-    static const char *ext[] = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".au"};
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot, ext[i]) == 0) return 1;
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Audio files under dir, recursively; hidden entries and directory symlinks are skipped. */
-static int walk(const char *dir, struct paths *out, int depth)
+static int walk_file(void *ctx, const char *path, const char *name, const char *folder,
+                     size_t folder_len)
 {
-    if (depth > 64) return 0;
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "ser predict: %s: cannot open directory: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    struct paths here = {0};
-    struct dirent *de;
-    int bad = 0;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        if (paths_push(&here, de->d_name)) bad = 1;
-    }
-    closedir(d);
-    qsort(here.v, here.n, sizeof *here.v, cmp_str);
-    for (size_t i = 0; i < here.n; i++) {
-        char path[8192];
-        snprintf(path, sizeof path, "%s/%s", dir, here.v[i]);
-        struct stat lst, st;
-        if (lstat(path, &lst) != 0 || stat(path, &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) {
-            if (!S_ISLNK(lst.st_mode)) bad |= walk(path, out, depth + 1);
-        } else if (S_ISREG(st.st_mode) && is_audio_name(here.v[i])) {
-            if (paths_push(out, path)) bad = 1;
+    (void)name, (void)folder, (void)folder_len;
+    return paths_push(ctx, path);
+}
+
+static int walk_skip(void *ctx, const char *path, const char *reason)
+{
+    ((struct paths *)ctx)->n_skipped++;
+    fprintf(stderr, "ser predict: skipped %s: %s\n", path, reason);
+    return 0;
+}
+
+/* Every argument: a file as given, a directory's audio files sorted by path (dsp_walk). */
+static int collect(int argc, char **argv, struct paths *files, struct err *e)
+{
+    for (int i = 0; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            struct paths here = {0};
+            struct dsp_walk w = {walk_file, walk_skip, &here, 0};
+            int rc = dsp_walk(&w, argv[i]);
+            files->n_skipped += here.n_skipped;
+            if (here.n > 1) qsort(here.v, here.n, sizeof *here.v, cmp_str);
+            for (size_t k = 0; rc == 0 && k < here.n; k++) rc = paths_push(files, here.v[k]);
+            paths_free(&here);
+            if (rc) return err_set(e, "out of memory");
+        } else if (paths_push(files, argv[i])) {
+            return err_set(e, "out of memory");
         }
     }
-    paths_free(&here);
-    return bad;
+    return 0;
 }
 
 /* ---- predict ---- */
 
 struct predict_cli {
-    const char *model;
+    char model[4096];
 };
 
 static const struct cli_opt predict_opts[] = {
-    {"model", "CKPT", "trained model (RUN_DIR/best.ckpt)"},
+    {"model", CLI_STRING, CLI_FIELD(struct predict_cli, model), NULL, 0, 0, NULL, "CKPT",
+     "trained model (RUN_DIR/best.ckpt)", NULL, NULL, 0},
 };
 
-static int predict_apply(void *ctx, int i, const char *arg, struct err *e)
+static int predict_check(const void *cfg, struct err *e)
 {
-    (void)i, (void)e;
-    ((struct predict_cli *)ctx)->model = arg;
+    return ((const struct predict_cli *)cfg)->model[0] ? 0 : err_set(e, "--model is required");
+}
+
+static const struct cli_table predict_table = {
+    "predict",
+    "ser predict --model CKPT FILE_OR_DIR...",
+    "Prints, for every audio file (directories are searched recursively), the predicted emotion "
+    "and\nthe class probabilities as CSV. Files that cannot be read are reported on stderr; the\n"
+    "others still print (exit status 1 if any file failed, 2 if the output cannot be written).",
+    predict_opts,
+    1,
+    predict_check};
+
+/* The model and the feature pipeline of a checkpoint. */
+struct predictor {
+    struct dist_state ck;
+    struct nn_model *m;
+    struct dsp_features *fx;
+    float *x;
+    size_t C, T;
+};
+
+static int predictor_open(struct predictor *p, const char *path, struct err *e)
+{
+    memset(p, 0, sizeof *p);
+    if (dist_state_load(&p->ck, path, NULL, e) || dist_state_model(&p->ck, 1, &p->m, e) ||
+        dsp_features_create(&p->fx, &p->ck.params, e))
+        return -1;
+    p->C = dsp_features_n_mfcc(p->fx);
+    p->T = dsp_features_frames(p->fx);
+    if ((int64_t)p->C != p->ck.in_channels || (int64_t)p->T != p->ck.in_len)
+        return err_set(e, "%s: model expects %lld x %lld features, the pipeline gives %zu x %zu",
+                       path, (long long)p->ck.in_channels, (long long)p->ck.in_len, p->C, p->T);
+    p->x = malloc(p->C * p->T * sizeof *p->x);
+    return p->x ? 0 : err_set(e, "out of memory");
+}
+
+static void predictor_close(struct predictor *p)
+{
+    free(p->x);
+    dsp_features_free(p->fx);
+    nn_model_free(p->m);
+    dist_state_free(&p->ck);
+}
+
+/* Probabilities of one file. */
+static int predict_file(struct predictor *p, const char *path, float *probs, struct err *e)
+{
+    struct dsp_audio_info info;
+    if (dsp_audio_probe(path, &info, e) || dsp_features_file(p->fx, path, p->x, e)) return -1;
+    dist_normalise(p->x, p->C, p->T, p->ck.mean, p->ck.std);
+    if (nn_model_forward(p->m, p->x, NULL, 1, NULL, probs) != 0)
+        return err_set(e, "%s: the model refused the input", path);
     return 0;
 }
 
 int cmd_predict(int argc, char **argv)
 {
-    struct predict_cli c = {0};
+    struct predict_cli c;
     int pos;
-    const char *usage = "ser predict --model CKPT FILE_OR_DIR...";
-    int r = cli_parse(argc, argv, usage,
-                      "Prints, for every audio file (directories are searched recursively), the "
-                      "predicted emotion and\nthe class probabilities as CSV. Files that cannot "
-                      "be read are reported on stderr; the\nothers still print (exit status 1 "
-                      "if any file failed).",
-                      predict_opts, 1, predict_apply, &c, &pos);
-    if (r == CLI_HELP) return 0;
-    if (r == CLI_ERROR) return 1;
-    if (!c.model || pos >= argc) {
-        fprintf(stderr, "ser predict: %s\nusage: %s\n",
-                !c.model ? "--model is required" : "no input files", usage);
-        return 1;
+    cli_defaults(&predict_table, &c);
+    int r = cli_parse(&predict_table, argc, argv, &c, &pos);
+    if (r != CLI_OK) return cli_exit_code(r);
+    if (pos >= argc) {
+        fprintf(stderr, "ser predict: no input files\nusage: %s\n", predict_table.usage);
+        return SER_EXIT_INPUT;
     }
-    struct err e = {{0}};
-    struct dist_ckpt ck = {0};
-    struct nn_model *m = NULL;
-    struct dsp_features *fx = NULL;
+    struct err e = {0};
+    struct predictor p;
     struct paths files = {0};
-    float *x = NULL;
     int status = 0;
-    if (dist_ckpt_load(&ck, c.model, &e) || dist_ckpt_model(&ck, 1, &m, &e) ||
-        dsp_features_create(&fx, &ck.params, &e)) {
+    if (predictor_open(&p, c.model, &e) || collect(argc - pos, argv + pos, &files, &e)) {
         fprintf(stderr, "ser predict: %s\n", e.msg);
-        status = 1;
-        goto out;
+        predictor_close(&p);
+        paths_free(&files);
+        return err_exit_code(&e);
     }
-    size_t C = dsp_features_n_mfcc(fx), T = dsp_features_frames(fx);
-    if (C != ck.in_channels || T != ck.in_len) {
-        fprintf(stderr,
-                "ser predict: %s: model expects %zu x %zu features, the pipeline gives "
-                "%zu x %zu\n",
-                c.model, ck.in_channels, ck.in_len, C, T);
-        status = 1;
-        goto out;
+    if (files.n_skipped) status = SER_EXIT_INPUT;
+    struct dist_csv csv;
+    dist_csv_stream(&csv, stdout);
+    dist_csv_field(&csv, "path");
+    dist_csv_field(&csv, "label");
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        char h[64];
+        snprintf(h, sizeof h, "p_%s", dsp_label_names[k]);
+        dist_csv_field(&csv, h);
     }
-    for (int i = pos; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-            status |= walk(argv[i], &files, 0);
-        else if (paths_push(&files, argv[i]))
-            status = 1;
-    }
-    x = malloc(C * T * sizeof *x);
-    if (!x) {
-        status = 1;
-        goto out;
-    }
-    printf("path,label");
-    for (int k = 0; k < DSP_N_LABELS; k++) printf(",p_%s", dsp_label_names[k]);
-    printf("\n");
-    for (size_t i = 0; i < files.n; i++) {
-        struct err fe = {{0}};
-        struct dsp_audio_info info;
-        if (dsp_audio_probe(files.v[i], &info, &fe) || dsp_features_file(fx, files.v[i], x, &fe)) {
+    dist_csv_end_row(&csv);
+    for (size_t i = 0; i < files.n && !ferror(stdout); i++) {
+        float prob[DSP_N_LABELS];
+        struct err fe = {0};
+        if (predict_file(&p, files.v[i], prob, &fe)) {
             fprintf(stderr, "ser predict: %s\n", fe.msg);
-            status = 1;
+            status = SER_EXIT_INPUT;
             continue;
         }
-        for (size_t ch = 0; ch < C; ch++)
-            for (size_t t = 0; t < T; t++)
-                x[ch * T + t] = (x[ch * T + t] - ck.mean[ch]) / ck.std[ch];
-        float p[DSP_N_LABELS];
-        nn_model_forward(m, x, NULL, 1, NULL, p);
-        int best = 0;
-        for (int k = 1; k < DSP_N_LABELS; k++)
-            if (p[k] > p[best]) best = k;
-        /* RFC 4180 quoting when the path needs it. */
-        const char *s = files.v[i];
-        if (strpbrk(s, ",\"\n")) {
-            putchar('"');
-            for (; *s; s++) {
-                if (*s == '"') putchar('"');
-                putchar(*s);
-            }
-            putchar('"');
-        } else {
-            fputs(s, stdout);
-        }
-        printf(",%s", dsp_label_names[best]);
-        for (int k = 0; k < DSP_N_LABELS; k++) printf(",%.9g", p[k]);
-        printf("\n");
+        dist_csv_field(&csv, files.v[i]);
+        dist_csv_field(&csv, dsp_label_names[dist_argmax(prob, DSP_N_LABELS)]);
+        for (int k = 0; k < DSP_N_LABELS; k++) dist_csv_number(&csv, prob[k]);
+        dist_csv_end_row(&csv);
     }
-out:
-    free(x);
+    if (dist_csv_close(&csv, "standard output", &e)) {
+        fprintf(stderr, "ser predict: %s\n", e.msg);
+        status = SER_EXIT_IO;
+    }
+    predictor_close(&p);
     paths_free(&files);
-    dsp_features_free(fx);
-    nn_model_free(m);
-    dist_ckpt_free(&ck);
     return status;
 }
 
 /* ---- export ---- */
 
 struct export_cli {
-    const char *npz;
+    char npz[4096];
 };
 
 static const struct cli_opt export_opts[] = {
-    {"npz", "OUT.npz",
-     "write the weights (PyTorch state_dict names and shapes), feature_mean, "
-     "feature_std and labels"},
+    {"npz", CLI_STRING, CLI_FIELD(struct export_cli, npz), NULL, 0, 0, NULL, "OUT.npz",
+     "write the weights (PyTorch state_dict names and shapes), feature_mean, feature_std and "
+     "labels",
+     NULL, NULL, 0},
 };
 
-static int export_apply(void *ctx, int i, const char *arg, struct err *e)
+static int export_check(const void *cfg, struct err *e)
 {
-    (void)i, (void)e;
-    ((struct export_cli *)ctx)->npz = arg;
-    return 0;
+    return ((const struct export_cli *)cfg)->npz[0] ? 0 : err_set(e, "--npz is required");
 }
 
-int cmd_export(int argc, char **argv)
+static const struct cli_table export_table = {
+    "export",
+    "ser export CKPT --npz OUT.npz",
+    "Exports a checkpoint's weights as NumPy arrays named like the PyTorch module's "
+    "state_dict\n(see README: loading them into torch).",
+    export_opts,
+    1,
+    export_check};
+
+static int export_npz(const struct dist_state *ck, const struct nn_model *m, const char *path,
+                      struct err *e)
 {
-    struct export_cli c = {0};
-    int pos;
-    const char *usage = "ser export CKPT --npz OUT.npz";
-    int r = cli_parse(argc, argv, usage,
-                      "Exports a checkpoint's weights as NumPy arrays named like the PyTorch "
-                      "module's state_dict\n(see README: loading them into torch).",
-                      export_opts, 1, export_apply, &c, &pos);
-    if (r == CLI_HELP) return 0;
-    if (r == CLI_ERROR) return 1;
-    if (pos != argc - 1 || !c.npz) {
-        fprintf(stderr, "ser export: %s\nusage: %s\n",
-                !c.npz ? "--npz is required" : "exactly one checkpoint expected", usage);
-        return 1;
-    }
-    struct err e = {{0}};
-    struct dist_ckpt ck = {0};
-    struct nn_model *m = NULL;
-    struct dist_npy_array *a = NULL;
-    int status = 0;
-    if (dist_ckpt_load(&ck, argv[pos], &e) || dist_ckpt_model(&ck, 1, &m, &e)) {
-        fprintf(stderr, "ser export: %s\n", e.msg);
-        status = e.msg[0] && strstr(e.msg, "cannot open") ? 2 : 1;
-        goto out;
-    }
     size_t nt = nn_model_ntensors(m);
-    a = calloc(nt + 3, sizeof *a);
-    if (!a) {
-        status = 1;
-        goto out;
-    }
+    struct dist_npy_array *a = calloc(nt + 3, sizeof *a);
+    if (!a) return err_set(e, "out of memory");
     for (size_t i = 0; i < nt; i++) {
         const struct nn_tensor *t = nn_model_tensor(m, i);
         a[i].name = t->name;
         a[i].dtype = "<f4";
         a[i].ndim = t->ndim;
         for (int k = 0; k < t->ndim; k++) a[i].shape[k] = t->shape[k];
-        a[i].data = ck.weights + t->offset;
+        a[i].data = ck->weights + t->offset;
     }
-    a[nt] = (struct dist_npy_array){"feature_mean", "<f4", 1, {ck.in_channels}, ck.mean};
-    a[nt + 1] = (struct dist_npy_array){"feature_std", "<f4", 1, {ck.in_channels}, ck.std};
+    size_t C = (size_t)ck->in_channels;
+    a[nt] = (struct dist_npy_array){"feature_mean", "<f4", 1, {C}, ck->mean};
+    a[nt + 1] = (struct dist_npy_array){"feature_std", "<f4", 1, {C}, ck->std};
     a[nt + 2] = (struct dist_npy_array){"labels", "<U", 1, {DSP_N_LABELS}, dsp_label_names};
-    if (dist_npz_write(c.npz, nt + 3, a, &e)) {
-        fprintf(stderr, "ser export: %s\n", e.msg);
-        status = 2;
-    }
-out:
+    int rc = dist_npz_write(path, nt + 3, a, e);
     free(a);
+    return rc;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    struct export_cli c;
+    int pos;
+    cli_defaults(&export_table, &c);
+    int r = cli_parse(&export_table, argc, argv, &c, &pos);
+    if (r != CLI_OK) return cli_exit_code(r);
+    if (pos != argc - 1) {
+        fprintf(stderr, "ser export: exactly one checkpoint expected\nusage: %s\n",
+                export_table.usage);
+        return SER_EXIT_INPUT;
+    }
+    struct err e = {0};
+    struct dist_state ck = {0};
+    struct nn_model *m = NULL;
+    int status = 0;
+    if (dist_state_load(&ck, argv[pos], NULL, &e) || dist_state_model(&ck, 1, &m, &e) ||
+        export_npz(&ck, m, c.npz, &e)) {
+        fprintf(stderr, "ser export: %s\n", e.msg);
+        status = err_exit_code(&e);
+    }
     nn_model_free(m);
-    dist_ckpt_free(&ck);
+    dist_state_free(&ck);
     return status;
 }
 
 /* ---- info ---- */
 
+static const struct cli_table info_table = {
+    "info",
+    "ser info CKPT",
+    "Prints what a checkpoint holds (every field, the metric history, the tensors) without\n"
+    "loading any data.",
+    NULL,
+    0,
+    NULL};
+
 int cmd_info(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: ser info CKPT\n\nPrints what a checkpoint holds (model, training state, "
-               "metrics, tensors) without\nloading any data.\n");
-        return 0;
+    int pos;
+    int r = cli_parse(&info_table, argc, argv, NULL, &pos);
+    if (r != CLI_OK) return cli_exit_code(r);
+    if (pos != argc - 1) {
+        fprintf(stderr, "ser info: exactly one checkpoint expected\nusage: %s\n", info_table.usage);
+        return SER_EXIT_INPUT;
     }
-    if (argc != 2) {
-        fprintf(stderr, "ser info: exactly one checkpoint expected\nusage: ser info CKPT\n");
-        return 1;
-    }
-    struct err e = {{0}};
-    struct dist_ckpt ck = {0};
+    struct err e = {0};
+    struct dist_state ck = {0};
     struct nn_model *m = NULL;
-    if (dist_ckpt_load(&ck, argv[1], &e) || dist_ckpt_model(&ck, 1, &m, &e)) {
+    int status = 0;
+    if (dist_state_load(&ck, argv[pos], NULL, &e) || dist_state_model(&ck, 1, &m, &e)) {
         fprintf(stderr, "ser info: %s\n", e.msg);
-        dist_ckpt_free(&ck);
-        return strstr(e.msg, "cannot open") ? 2 : 1;
-    }
-    struct stat st;
-    stat(argv[1], &st);
-    printf("checkpoint   %s (%lld bytes, written by ser %s)\n", argv[1], (long long)st.st_size,
-           ck.version);
-    printf("model        %s\n", ck.spec);
-    printf("input        %zu x %zu MFCC (sr %d, n_fft %d, hop %d, %d mels; offset %g s, "
-           "duration %g s)\n",
-           ck.in_channels, ck.in_len, ck.params.load.sample_rate, ck.params.mfcc.n_fft,
-           ck.params.mfcc.hop, ck.params.mfcc.n_mels, ck.params.load.offset_s,
-           ck.params.load.duration_s);
-    printf("parameters   %zu in %zu tensors\n", ck.nparams, nn_model_ntensors(m));
-    printf("position     epoch %lld done, batch %lld; Adam step %llu, lr %g\n", (long long)ck.epoch,
-           (long long)ck.batch, (unsigned long long)ck.adam_t, ck.lr);
-    printf("state        %s%s\n", ck.adam_m ? "optimizer moments" : "weights only",
-           ck.best ? ", best weights" : "");
-    printf("split        %s, seed %lld\n", ck.split, (long long)ck.seed);
-    printf("early stop   best %s %.6g at epoch %d, %d epoch%s without improvement (patience %d)\n",
-           ck.stopper.mode_max ? "val_accuracy" : "val_loss", ck.stopper.best,
-           ck.stopper.best_epoch + 1, ck.stopper.wait, ck.stopper.wait == 1 ? "" : "s",
-           ck.stopper.patience);
-    if (ck.n_hist) {
-        printf("history      epoch  train_loss  train_acc  val_loss  val_acc  lr\n");
-        for (size_t i = 0; i < ck.n_hist; i++) {
-            const double *h = ck.hist + i * DIST_H_COLS;
-            printf("             %5zu  %10.4f  %9.4f  %8.4f  %7.4f  %.3g\n", i + 1,
-                   h[DIST_H_TRAIN_LOSS], h[DIST_H_TRAIN_ACC], h[DIST_H_VAL_LOSS], h[DIST_H_VAL_ACC],
-                   h[DIST_H_LR]);
+        status = err_exit_code(&e);
+    } else {
+        struct stat st;
+        printf("checkpoint %s (%lld bytes)\n", argv[pos],
+               stat(argv[pos], &st) == 0 ? (long long)st.st_size : -1LL);
+        dist_state_print(stdout, &ck, m);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            fprintf(stderr, "ser info: cannot write to standard output: %s\n", strerror(errno));
+            status = SER_EXIT_IO;
         }
     }
-    printf("tensors\n");
-    for (size_t i = 0; i < nn_model_ntensors(m); i++) {
-        const struct nn_tensor *t = nn_model_tensor(m, i);
-        printf("  %-22s [", t->name);
-        for (int k = 0; k < t->ndim; k++) printf("%s%zu", k ? ", " : "", t->shape[k]);
-        printf("]\n");
-    }
     nn_model_free(m);
-    dist_ckpt_free(&ck);
-    return 0;
+    dist_state_free(&ck);
+    return status;
 }

@@ -15,54 +15,38 @@
 #include <string.h>
 
 #include "mpi/cli.h"
+#include "mpi/csv.h"
 #include "mpi/commands.h"
 #include "dsp/scan.h"
 
 struct scan_opts {
     int csv;
-    int validate;
-    const char *skipped_path;
+    int no_validate;
+    char skipped_path[4096];
 };
 
-static const struct cli_opt scan_table[] = {
-    {"csv", NULL, "print the manifest as CSV (path,speaker,label) instead of the table"},
-    {"no-validate", NULL, "do not decode the files, only parse their names (fast)"},
-    {"skipped", "FILE", "write the skipped files as CSV (path,reason) to FILE"},
+#define O(f) CLI_FIELD(struct scan_opts, f)
+static const struct cli_opt scan_opts[] = {
+    {"csv", CLI_FLAG, O(csv), NULL, 0, 0, NULL, NULL,
+     "print the manifest as CSV (path,speaker,label) instead of the table", NULL, NULL, 0},
+    {"no-validate", CLI_FLAG, O(no_validate), NULL, 0, 0, NULL, NULL,
+     "do not decode the files, only parse their names (fast)", NULL, NULL, 0},
+    {"skipped", CLI_STRING, O(skipped_path), NULL, 0, 0, NULL, "FILE",
+     "write the skipped files as CSV (path,reason) to FILE", NULL, NULL, 0},
 };
-enum { NSCAN_OPTS = sizeof scan_table / sizeof scan_table[0] };
 
-static int scan_apply(void *ctx, int index, const char *arg, struct err *e)
-{
-    struct scan_opts *o = ctx;
-    (void)e;
-    switch (index) {
-    case 0:
-        o->csv = 1;
-        break;
-    case 1:
-        o->validate = 0;
-        break;
-    case 2:
-        o->skipped_path = arg;
-        break;
-    }
-    return 0;
-}
-
-/* One CSV field, quoted per RFC 4180 when needed. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
+static const struct cli_table scan_table = {
+    "scan",
+    "ser scan [options] DIR|MANIFEST.csv",
+    "Lists a TESS-shaped corpus (SPEAKER_WORD_LABEL.wav files in any folder layout, "
+    "duplicates\ncounted once) or a CSV manifest (header path,label[,speaker]): counts per "
+    "speaker and label,\nand the skipped files with their reasons (unlabelled, unreadable, "
+    "empty, truncated, ...).\nLabels: angry disgust fear happy neutral ps sad. Exit 0 even "
+    "when files were skipped.",
+    scan_opts,
+    sizeof scan_opts / sizeof scan_opts[0],
+    NULL,
+};
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -118,84 +102,64 @@ static int print_table(FILE *f, const struct dsp_corpus *c)
     return 0;
 }
 
+/* The skip list as CSV (path,reason) into a file. */
+static int write_skipped(const struct dsp_corpus *c, const char *path, struct err *e)
+{
+    struct dist_csv csv;
+    if (dist_csv_open(&csv, path, "path,reason", e)) return -1;
+    dist_csv_row(&csv, 2, "path", "reason");
+    for (size_t i = 0; i < c->n_skipped; i++)
+        dist_csv_row(&csv, 2, c->skipped[i].path, c->skipped[i].reason);
+    return dist_csv_close(&csv, path, e);
+}
+
+/* stdout: the manifest (--csv) or the table, and the skip list where it belongs. */
+static int print_scan(const struct scan_opts *o, const struct dsp_corpus *c, struct err *e)
+{
+    struct dist_csv csv;
+    dist_csv_stream(&csv, stdout);
+    if (o->csv) {
+        dist_csv_row(&csv, 3, "path", "speaker", "label");
+        for (size_t i = 0; i < c->n; i++)
+            dist_csv_row(&csv, 3, c->items[i].path, c->items[i].speaker,
+                         dsp_label_names[c->items[i].label]);
+    } else if (print_table(stdout, c) != 0) {
+        return err_set(e, "out of memory");
+    }
+    if (!o->skipped_path[0] && o->csv) {
+        for (size_t i = 0; i < c->n_skipped; i++)
+            fprintf(stderr, "ser scan: skipped %s: %s\n", c->skipped[i].path, c->skipped[i].reason);
+    } else if (!o->skipped_path[0] && c->n_skipped) {
+        printf("\nskipped (%zu):\n", c->n_skipped);
+        for (size_t i = 0; i < c->n_skipped; i++)
+            printf("  %s: %s\n", c->skipped[i].path, c->skipped[i].reason);
+    }
+    if (o->csv)
+        fprintf(stderr,
+                "ser scan: %zu files, %zu skipped, %zu duplicates ignored, %zu other files "
+                "ignored\n",
+                c->n, c->n_skipped, c->n_duplicates, c->n_ignored);
+    return dist_csv_close(&csv, "standard output", e);
+}
+
 int cmd_scan(int argc, char **argv)
 {
-    struct scan_opts o = {0, 1, NULL};
+    struct scan_opts o;
     int first;
-    const char *usage = "ser scan [options] DIR|MANIFEST.csv";
-    const char *summary =
-        "Lists a TESS-shaped corpus (SPEAKER_WORD_LABEL.wav files in any folder layout, "
-        "duplicates\ncounted once) or a CSV manifest (header path,label[,speaker]): counts per "
-        "speaker and label,\nand the skipped files with their reasons (unlabelled, unreadable, "
-        "empty, truncated, ...).\nLabels: angry disgust fear happy neutral ps sad. Exit 0 even "
-        "when files were skipped.";
-    int pr = cli_parse(argc, argv, usage, summary, scan_table, NSCAN_OPTS, scan_apply, &o, &first);
-    if (pr == CLI_HELP) return 0;
-    if (pr != CLI_OK) return 1;
+    cli_defaults(&scan_table, &o);
+    int pr = cli_parse(&scan_table, argc, argv, &o, &first);
+    if (pr != CLI_OK) return cli_exit_code(pr);
     if (argc - first != 1) {
-        fprintf(stderr, "%s: expected one DIR or MANIFEST.csv, got %d arguments\nusage: %s\n",
-                argv[0], argc - first, usage);
-        return 1;
+        fprintf(stderr, "ser scan: expected one DIR or MANIFEST.csv, got %d arguments\nusage: %s\n",
+                argc - first, scan_table.usage);
+        return SER_EXIT_INPUT;
     }
-    const char *src = argv[first];
-    struct dsp_corpus c;
-    memset(&c, 0, sizeof c);
-    struct err e = {{0}};
-    if (dsp_scan(src, o.validate, &c, &e) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], e.msg);
-        dsp_corpus_free(&c);
-        return 1;
-    }
-    int rc = 0;
-    FILE *out = stdout;
-    if (o.csv) {
-        fputs("path,speaker,label\n", out);
-        for (size_t i = 0; i < c.n; i++) {
-            csv_field(out, c.items[i].path);
-            fputc(',', out);
-            csv_field(out, c.items[i].speaker);
-            fprintf(out, ",%s\n", dsp_label_names[c.items[i].label]);
-        }
-    } else if (print_table(out, &c) != 0) {
-        fprintf(stderr, "%s: out of memory\n", argv[0]);
-        rc = 1;
-    }
-    if (o.skipped_path) {
-        FILE *sf = fopen(o.skipped_path, "w");
-        if (!sf) {
-            perror(o.skipped_path);
-            rc = 2;
-        } else {
-            fputs("path,reason\n", sf);
-            for (size_t i = 0; i < c.n_skipped; i++) {
-                csv_field(sf, c.skipped[i].path);
-                fputc(',', sf);
-                csv_field(sf, c.skipped[i].reason);
-                fputc('\n', sf);
-            }
-            if (fclose(sf) != 0) {
-                perror(o.skipped_path);
-                rc = 2;
-            }
-        }
-    } else if (o.csv) {
-        for (size_t i = 0; i < c.n_skipped; i++)
-            fprintf(stderr, "%s: skipped %s: %s\n", argv[0], c.skipped[i].path,
-                    c.skipped[i].reason);
-    } else if (c.n_skipped) {
-        fprintf(out, "\nskipped (%zu):\n", c.n_skipped);
-        for (size_t i = 0; i < c.n_skipped; i++)
-            fprintf(out, "  %s: %s\n", c.skipped[i].path, c.skipped[i].reason);
-    }
-    if (o.csv)
-        fprintf(stderr,
-                "%s: %zu files, %zu skipped, %zu duplicates ignored, %zu other files "
-                "ignored\n",
-                argv[0], c.n, c.n_skipped, c.n_duplicates, c.n_ignored);
-    if (fflush(out) != 0 || ferror(out)) {
-        fprintf(stderr, "%s: cannot write the output\n", argv[0]);
-        rc = 2;
-    }
+    struct dsp_corpus c = {0};
+    struct err e = {0};
+    int rc = dsp_scan(argv[first], !o.no_validate, &c, &e);
+    if (rc == 0 && o.skipped_path[0]) rc = write_skipped(&c, o.skipped_path, &e);
+    if (rc == 0) rc = print_scan(&o, &c, &e);
+    if (rc) fprintf(stderr, "ser scan: %s\n", e.msg);
     dsp_corpus_free(&c);
-    return rc;
+    return rc ? err_exit_code(&e) : 0;
 }

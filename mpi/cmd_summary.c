@@ -5,47 +5,51 @@
 #include <string.h>
 
 #include "mpi/cli.h"
+#include "mpi/memory.h"
 #include "mpi/commands.h"
 #include "nn/model.h"
 
 struct summary_cfg {
-    const char *model;
+    char model[4096];
 };
 
 static const struct cli_opt summary_opts[] = {
-    {"model", "SPEC", "model spec string or file (default: " NN_DEFAULT_SPEC ")"},
+    {"model", CLI_STRING, CLI_FIELD(struct summary_cfg, model), NN_DEFAULT_SPEC, 0, 0, NULL, "SPEC",
+     "model spec string or file", NULL, NULL, 0},
 };
 
-static int summary_apply(void *ctx, int index, const char *arg, struct err *e)
-{
-    struct summary_cfg *c = ctx;
-    (void)e;
-    if (index == 0) c->model = arg;
-    return 0;
-}
+static const struct cli_table summary_table = {
+    "summary",
+    "ser summary [--model SPEC]",
+    "Print the layers, output shapes and parameter counts of a model (input 40 MFCC x 130 "
+    "frames,\n7 classes).",
+    summary_opts,
+    1,
+    NULL};
 
 int cmd_summary(int argc, char **argv)
 {
-    struct summary_cfg cfg = {NN_DEFAULT_SPEC};
+    struct summary_cfg cfg;
     int first;
-    int rc = cli_parse(argc, argv, "ser summary [--model SPEC]",
-                       "Print the layers, output shapes and parameter counts of a model "
-                       "(input 40 MFCC x 130 frames, 7 classes).",
-                       summary_opts, (int)(sizeof summary_opts / sizeof summary_opts[0]),
-                       summary_apply, &cfg, &first);
-    if (rc == CLI_HELP) return 0;
-    if (rc != CLI_OK) return 1;
+    cli_defaults(&summary_table, &cfg);
+    int rc = cli_parse(&summary_table, argc, argv, &cfg, &first);
+    if (rc != CLI_OK) return cli_exit_code(rc);
     if (first < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[first]);
-        return 1;
+        fprintf(stderr, "ser summary: unexpected argument '%s'\n", argv[first]);
+        return SER_EXIT_INPUT;
     }
-    struct err e = {{0}};
+    struct err e = {0};
     struct nn_model *m;
-    if (nn_model_create(&m, cfg.model, 40, 130, 7, 1, &e) != 0) {
-        fprintf(stderr, "%s: %s\n", argv[0], e.msg);
-        return 1;
+    if (dist_model_fits(cfg.model, 40, 130, 7, 1, &e) ||
+        nn_model_create(&m, cfg.model, 40, 130, 7, 1, &e) != 0) {
+        fprintf(stderr, "ser summary: %s\n", e.msg);
+        return err_exit_code(&e);
     }
     nn_model_summary(m, stdout);
     nn_model_free(m);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "ser summary: cannot write to standard output\n");
+        return SER_EXIT_IO;
+    }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* dataset.c: feature files (see dataset.h for the record layout). */
 #include "mpi/dataset.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ int dist_pack_get_strings(const struct dsp_pack *p, const char *what, const char
     if (!r) return -1;
     const char *b = r->data;
     size_t len = (size_t)r->count, pos = 0;
+    /* every string takes at least its NUL: a count beyond the bytes is a crafted file */
+    if (n > len) return err_set(e, "%s: field %s cannot hold %zu strings", what, name, n);
     char **s = calloc(n ? n : 1, sizeof *s);
     if (!s) return err_set(e, "%s: out of memory", what);
     *out = s;
@@ -53,52 +56,10 @@ int dist_pack_get_strings(const struct dsp_pack *p, const char *what, const char
     return 0;
 }
 
-int dist_params_pack(struct dsp_pack *p, const struct dsp_features_params *q, struct err *e)
-{
-    if (dsp_pack_add_f64(p, "load.offset_s", q->load.offset_s, e) ||
-        dsp_pack_add_f64(p, "load.duration_s", q->load.duration_s, e) ||
-        dsp_pack_add_i64(p, "load.sample_rate", q->load.sample_rate, e) ||
-        dsp_pack_add_i64(p, "mfcc.sample_rate", q->mfcc.sample_rate, e) ||
-        dsp_pack_add_i64(p, "mfcc.n_fft", q->mfcc.n_fft, e) ||
-        dsp_pack_add_i64(p, "mfcc.hop", q->mfcc.hop, e) ||
-        dsp_pack_add_i64(p, "mfcc.n_mels", q->mfcc.n_mels, e) ||
-        dsp_pack_add_i64(p, "mfcc.n_mfcc", q->mfcc.n_mfcc, e) ||
-        dsp_pack_add_f64(p, "mfcc.fmin", q->mfcc.fmin, e) ||
-        dsp_pack_add_f64(p, "mfcc.fmax", q->mfcc.fmax, e) ||
-        dsp_pack_add_f64(p, "mfcc.amin", q->mfcc.amin, e) ||
-        dsp_pack_add_f64(p, "mfcc.top_db", q->mfcc.top_db, e))
-        return -1;
-    return 0;
-}
-
-static int get_int(const struct dsp_pack *p, const char *what, const char *name, int *v,
-                   struct err *e)
-{
-    int64_t x;
-    if (dsp_pack_get_i64(p, what, name, &x, e)) return -1;
-    if (x < 0 || x > 100000000) return err_set(e, "%s: field %s out of range", what, name);
-    *v = (int)x;
-    return 0;
-}
-
-int dist_params_unpack(const struct dsp_pack *p, const char *what, struct dsp_features_params *q,
-                       struct err *e)
-{
-    if (dsp_pack_get_f64(p, what, "load.offset_s", &q->load.offset_s, e) ||
-        dsp_pack_get_f64(p, what, "load.duration_s", &q->load.duration_s, e) ||
-        get_int(p, what, "load.sample_rate", &q->load.sample_rate, e) ||
-        get_int(p, what, "mfcc.sample_rate", &q->mfcc.sample_rate, e) ||
-        get_int(p, what, "mfcc.n_fft", &q->mfcc.n_fft, e) ||
-        get_int(p, what, "mfcc.hop", &q->mfcc.hop, e) ||
-        get_int(p, what, "mfcc.n_mels", &q->mfcc.n_mels, e) ||
-        get_int(p, what, "mfcc.n_mfcc", &q->mfcc.n_mfcc, e) ||
-        dsp_pack_get_f64(p, what, "mfcc.fmin", &q->mfcc.fmin, e) ||
-        dsp_pack_get_f64(p, what, "mfcc.fmax", &q->mfcc.fmax, e) ||
-        dsp_pack_get_f64(p, what, "mfcc.amin", &q->mfcc.amin, e) ||
-        dsp_pack_get_f64(p, what, "mfcc.top_db", &q->mfcc.top_db, e))
-        return -1;
-    return 0;
-}
+static const struct dist_rfield param_fields[] = {
+    DIST_PARAM_FIELDS(struct dist_dataset, params, 0),
+};
+enum { N_PARAM_FIELDS = sizeof param_fields / sizeof param_fields[0] };
 
 static int build_pack(const struct dist_dataset *d, struct dsp_pack *p, struct err *e)
 {
@@ -111,7 +72,7 @@ static int build_pack(const struct dist_dataset *d, struct dsp_pack *p, struct e
         dsp_pack_add_i64(p, "n_skipped", (int64_t)d->n_skipped, e) ||
         dist_pack_add_strings(p, "skipped_paths", d->skip_path, d->n_skipped, e) ||
         dist_pack_add_strings(p, "skipped_reasons", d->skip_reason, d->n_skipped, e) ||
-        dist_params_pack(p, &d->params, e) ||
+        dist_rec_save(p, param_fields, N_PARAM_FIELDS, d, 0, NULL, e) ||
         dsp_pack_add_i64(p, "cache_key", (int64_t)d->cache_key, e))
         return -1;
     return 0;
@@ -137,7 +98,7 @@ int dist_dataset_save(const struct dist_dataset *d, const char *path, struct err
 }
 
 static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const char *what,
-                     struct err *e)
+                     size_t max_items, struct err *e)
 {
     const struct dsp_pack_rec *f = dsp_pack_need(p, what, "features", DSP_PACK_F32, 0, e);
     if (!f) return -1;
@@ -152,6 +113,10 @@ static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const cha
     d->label = malloc(d->n ? d->n * sizeof *d->label : 1);
     if (!d->x || !d->label) return err_set(e, "%s: out of memory", what);
     memcpy(d->x, f->data, bytes);
+    size_t dim = d->n_mfcc * d->frames > 0 ? d->n_mfcc * d->frames : 1;
+    for (size_t i = 0; i < (size_t)f->count; i++)
+        if (!isfinite(d->x[i]))
+            return err_set(e, "%s: sample %zu holds a non-finite feature", what, i / dim);
     memcpy(d->label, l->data, d->n * sizeof *d->label);
     for (size_t i = 0; i < d->n; i++)
         if (d->label[i] < 0 || d->label[i] >= DSP_N_LABELS)
@@ -170,12 +135,15 @@ static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const cha
     if (dsp_pack_get_i64(p, what, "n_skipped", &ns, e)) return -1;
     if (ns < 0 || ns > 100000000) return err_set(e, "%s: n_skipped out of range", what);
     d->n_skipped = (size_t)ns;
+    if (max_items && (d->n > max_items || d->n_skipped > max_items))
+        return err_set(e, "%s: lists %zu files and %zu skipped, more than the %zu scanned", what,
+                       d->n, d->n_skipped, max_items);
     int64_t key;
     if (dist_pack_get_strings(p, what, "paths", d->n, &d->path, e) ||
         dist_pack_get_strings(p, what, "speakers", d->n, &d->speaker, e) ||
         dist_pack_get_strings(p, what, "skipped_paths", d->n_skipped, &d->skip_path, e) ||
         dist_pack_get_strings(p, what, "skipped_reasons", d->n_skipped, &d->skip_reason, e) ||
-        dist_params_unpack(p, what, &d->params, e) ||
+        dist_rec_load(p, what, param_fields, N_PARAM_FIELDS, d, 0, NULL, e) ||
         dsp_pack_get_i64(p, what, "cache_key", &key, e))
         return -1;
     d->cache_key = (uint64_t)key;
@@ -190,17 +158,17 @@ int dist_dataset_decode(struct dist_dataset *d, const unsigned char *in, size_t 
 {
     struct dsp_pack p = {0};
     int rc = dsp_pack_decode(&p, in, inlen, DIST_FEAT_KIND, what, e);
-    if (rc == 0) rc = from_pack(d, &p, what, e);
+    if (rc == 0) rc = from_pack(d, &p, what, 0, e);
     dsp_pack_free(&p);
     if (rc) dist_dataset_free(d);
     return rc;
 }
 
-int dist_dataset_load(struct dist_dataset *d, const char *path, struct err *e)
+int dist_dataset_load(struct dist_dataset *d, const char *path, size_t max_items, struct err *e)
 {
     struct dsp_pack p = {0};
     int rc = dsp_pack_read(&p, path, DIST_FEAT_KIND, e);
-    if (rc == 0) rc = from_pack(d, &p, path, e);
+    if (rc == 0) rc = from_pack(d, &p, path, max_items, e);
     dsp_pack_free(&p);
     if (rc) dist_dataset_free(d);
     return rc;

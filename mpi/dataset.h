@@ -21,6 +21,7 @@
 #include "ser/err.h"
 #include "dsp/features.h"
 #include "dsp/pack.h"
+#include "mpi/record.h"
 
 #define DIST_FEAT_KIND DSP_PACK_FOURCC('F', 'E', 'A', 'T')
 
@@ -36,6 +37,7 @@ struct dist_dataset {
     char **skip_reason; /* [n_skipped] */
     struct dsp_features_params params;
     uint64_t cache_key;
+    uint64_t list_hash; /* of the scanned file list (set by dist_extract; not stored) */
 };
 
 /* Samples' feature size: n_mfcc * frames floats. */
@@ -44,7 +46,9 @@ size_t dist_dataset_dim(const struct dist_dataset *d);
 /* Writes atomically (zlib level 1). */
 int dist_dataset_save(const struct dist_dataset *d, const char *path, struct err *e);
 /* Reads and validates every field. `d` must be zeroed. */
-int dist_dataset_load(struct dist_dataset *d, const char *path, struct err *e);
+/* max_items (0: no bound): refuse a file that lists more usable or skipped files than that
+ * (the scanned corpus's size), before allocating per-file memory. */
+int dist_dataset_load(struct dist_dataset *d, const char *path, size_t max_items, struct err *e);
 /* The same through memory (used to broadcast a dataset; level 0 = stored). */
 int dist_dataset_encode(const struct dist_dataset *d, int level, unsigned char **out,
                         size_t *outlen, struct err *e);
@@ -54,11 +58,26 @@ int dist_dataset_decode(struct dist_dataset *d, const unsigned char *in, size_t 
 /* 1 when both parameter sets give identical features. */
 int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b);
 
-/* The feature parameters as pack records (load.*, mfcc.*), shared by feature files and
- * checkpoints. */
-int dist_params_pack(struct dsp_pack *p, const struct dsp_features_params *q, struct err *e);
-int dist_params_unpack(const struct dsp_pack *p, const char *what, struct dsp_features_params *q,
-                       struct err *e);
+/* The feature parameters as record-table rows (mpi/record.h), shared by feature files and
+ * checkpoints: struct type T holds a struct dsp_features_params named m; flags are added to
+ * every row. */
+#define DIST_PARAM_FIELD(T, m, name, type, f, lo, hi, flags)                                       \
+    {                                                                                              \
+        name, type, offsetof(T, m.f), lo, hi, 0, 0, flags, NULL, NULL                              \
+    }
+#define DIST_PARAM_FIELDS(T, m, flags)                                                             \
+    DIST_PARAM_FIELD(T, m, "load.offset_s", REC_F64, load.offset_s, 0, 1e6, flags),                \
+        DIST_PARAM_FIELD(T, m, "load.duration_s", REC_F64, load.duration_s, 1e-3, 3600, flags),    \
+        DIST_PARAM_FIELD(T, m, "load.sample_rate", REC_INT, load.sample_rate, 1, 1e6, flags),      \
+        DIST_PARAM_FIELD(T, m, "mfcc.sample_rate", REC_INT, mfcc.sample_rate, 1, 1e6, flags),      \
+        DIST_PARAM_FIELD(T, m, "mfcc.n_fft", REC_INT, mfcc.n_fft, 2, 1 << 20, flags),              \
+        DIST_PARAM_FIELD(T, m, "mfcc.hop", REC_INT, mfcc.hop, 1, 1 << 20, flags),                  \
+        DIST_PARAM_FIELD(T, m, "mfcc.n_mels", REC_INT, mfcc.n_mels, 1, 4096, flags),               \
+        DIST_PARAM_FIELD(T, m, "mfcc.n_mfcc", REC_INT, mfcc.n_mfcc, 1, 4096, flags),               \
+        DIST_PARAM_FIELD(T, m, "mfcc.fmin", REC_F64, mfcc.fmin, 0, 1e6, flags),                    \
+        DIST_PARAM_FIELD(T, m, "mfcc.fmax", REC_F64, mfcc.fmax, -1e6, 1e6, flags),                 \
+        DIST_PARAM_FIELD(T, m, "mfcc.amin", REC_F64, mfcc.amin, 1e-30, 1, flags),                  \
+        DIST_PARAM_FIELD(T, m, "mfcc.top_db", REC_F64, mfcc.top_db, -1e9, 1e9, flags)
 
 /* n strings as one u8 record of NUL-terminated strings, and back (a malloc'd array of n
  * malloc'd strings, freed with dist_free_strings even after a failure). */

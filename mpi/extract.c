@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "mpi/cli.h"
+#include "mpi/comm/comm.h"
 #include "mpi/commands.h"
 #include "mpi/progress.h"
 #include "dsp/scan.h"
@@ -60,6 +61,21 @@ static uint64_t cache_key(const struct dsp_corpus *c, const struct dsp_features_
         fnv(&h, &l, sizeof l);
     }
     for (size_t i = 0; i < c->n_skipped; i++) fnv_file(&h, c->skipped[i].path);
+    return h;
+}
+
+/* Hash of the labelled file list alone (paths, speakers, labels; not sizes or times): what a
+ * checkpoint records so that a resumed run refuses another corpus before extracting it. */
+static uint64_t list_hash(const struct dsp_corpus *c)
+{
+    uint64_t h = 14695981039346656037ULL;
+    fnv_str(&h, "ser-list-1");
+    for (size_t i = 0; i < c->n; i++) {
+        fnv_str(&h, c->items[i].path);
+        fnv_str(&h, c->items[i].speaker);
+        int32_t l = c->items[i].label;
+        fnv(&h, &l, sizeof l);
+    }
     return h;
 }
 
@@ -116,52 +132,20 @@ static int filelist_from_corpus(struct filelist *f, const struct dsp_corpus *c)
     return filelist_index(f);
 }
 
-/* Broadcasts a byte buffer of any size from rank 0 (MPI counts are int). */
-static int bcast_bytes(MPI_Comm comm, void *buf, size_t n)
-{
-    unsigned char *p = buf;
-    while (n > 0) {
-        int chunk = n > (1u << 30) ? (1 << 30) : (int)n;
-        if (MPI_Bcast(p, chunk, MPI_BYTE, 0, comm) != MPI_SUCCESS) return -1;
-        p += chunk;
-        n -= (size_t)chunk;
-    }
-    return 0;
-}
-
 /* Broadcasts rank 0's dataset to every rank through its encoded form. */
-static int bcast_dataset(MPI_Comm comm, int rank, struct dist_dataset *d, struct err *e)
+static int bcast_dataset(struct dist_comm *comm, struct dist_dataset *d, struct err *e)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
-    int ok = 1;
-    if (rank == 0 && dist_dataset_encode(d, 0, &buf, &len, e)) ok = 0;
-    uint64_t hdr[2] = {(uint64_t)ok, len};
-    MPI_Bcast(hdr, 2, MPI_UINT64_T, 0, comm);
-    if (!hdr[0]) {
+    int rank = dist_comm_rank(comm);
+    int rc = rank == 0 ? dist_dataset_encode(d, 0, &buf, &len, e) : 0;
+    if (dist_agree(comm, rc ? SER_EXIT_INPUT : 0, e) || dist_bcast_buffer(comm, &buf, &len, 0, e)) {
         free(buf);
-        return rank == 0 ? -1 : err_set(e, "rank 0 failed to share the features");
+        return -1;
     }
-    len = (size_t)hdr[1];
-    if (rank != 0) buf = malloc(len ? len : 1);
-    int have = buf != NULL, all = 0;
-    MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, comm);
-    if (!all) {
-        free(buf);
-        return err_set(e, "out of memory receiving %zu bytes of features", len);
-    }
-    bcast_bytes(comm, buf, len);
-    int rc = 0;
     if (rank != 0) rc = dist_dataset_decode(d, buf, len, "features from rank 0", e);
     free(buf);
-    return rc;
-}
-
-static int all_ok(MPI_Comm comm, int ok)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, comm);
-    return all;
+    return dist_agree(comm, rc ? SER_EXIT_INPUT : 0, e) ? -1 : 0;
 }
 
 static char *xstrdup(const char *s)
@@ -172,317 +156,350 @@ static char *xstrdup(const char *s)
     return c;
 }
 
-int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_dataset *d,
-                 struct err *e)
-{
+/* What one extraction has in hand, on every rank. */
+struct job {
+    struct dist_comm *comm;
     int rank, size;
-    MPI_Comm_rank(comm, &rank);
-    MPI_Comm_size(comm, &size);
-    double t0 = dist_now();
-    struct dsp_corpus corpus = {0};
-    struct filelist fl = {0};
-    uint64_t key = 0;
-    int hit = 0, ok = 1;
+    const struct dist_extract_opts *o;
+    struct dsp_corpus corpus; /* rank 0 */
+    struct filelist fl;
+    uint64_t key, list; /* cache key, file-list hash */
+    size_t dim;         /* floats per sample */
+    size_t b, nloc;     /* this rank's shard [b, b + nloc) */
+    float *x;           /* [nloc or n][dim] */
+    int32_t *ok;        /* [nloc or n] 1 = extracted */
+    char *why;          /* [nloc or n][REASON_LEN] */
+};
 
-    /* 1. Rank 0 scans and checks the cache. */
-    if (rank == 0) {
-        if (dsp_scan(o->data, 0, &corpus, e))
-            ok = 0;
-        else if (filelist_from_corpus(&fl, &corpus))
-            ok = 0, err_set(e, "out of memory");
-        if (ok) {
-            key = cache_key(&corpus, &o->params);
-            struct stat st;
-            if (o->out && !o->force && stat(o->out, &st) == 0) {
-                struct err ce = {{0}};
-                struct dist_dataset c = {0};
-                if (dist_dataset_load(&c, o->out, &ce) != 0) {
-                    if (o->verbose)
-                        fprintf(stderr, "ser: ignoring feature file (%s); extracting again\n",
-                                ce.msg);
-                } else if (c.cache_key == key && dist_params_equal(&c.params, &o->params)) {
-                    hit = 1;
-                    *d = c;
-                } else {
-                    dist_dataset_free(&c);
-                }
-            }
+static void job_free(struct job *j)
+{
+    dsp_corpus_free(&j->corpus);
+    filelist_free(&j->fl);
+    free(j->x), free(j->ok), free(j->why);
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A cached dataset is used only if it is exactly this corpus's: every usable file is a
+ * scanned one with the same speaker and label, in order; every other scanned file is among
+ * its skipped ones; the matrices have the shape the parameters give. NULL when it matches,
+ * else what does not. */
+static const char *cache_mismatch(const struct dist_dataset *c, const struct job *j)
+{
+    const struct filelist *fl = &j->fl;
+    struct dsp_features *fx = NULL;
+    struct err e = {0};
+    if (dsp_features_create(&fx, &j->o->params, &e)) return "its parameters do not build";
+    size_t nm = dsp_features_n_mfcc(fx), nf = dsp_features_frames(fx);
+    dsp_features_free(fx);
+    if (c->n_mfcc != nm || c->frames != nf) return "its matrices have another shape";
+    if (c->n > fl->n || c->n_skipped > fl->n + j->corpus.n_skipped) return "it lists more files";
+    size_t k = 0, used = 0;
+    for (size_t i = 0; i < fl->n; i++) {
+        if (k < c->n && strcmp(c->path[k], fl->path[i]) == 0) {
+            if (strcmp(c->speaker[k], fl->speaker[i]) != 0 || c->label[k] != fl->label[i])
+                return "a file's speaker or label differs";
+            k++, used++;
+        } else if (!bsearch(&fl->path[i], c->skip_path, c->n_skipped, sizeof *c->skip_path,
+                            cmp_path)) {
+            return "a scanned file is neither in it nor skipped";
         }
     }
-    uint64_t hdr[4] = {(uint64_t)ok, (uint64_t)hit, fl.n, fl.bloblen};
-    MPI_Bcast(hdr, 4, MPI_UINT64_T, 0, comm);
-    if (!hdr[0]) {
-        dsp_corpus_free(&corpus);
-        filelist_free(&fl);
-        return rank == 0 ? -1 : err_set(e, "rank 0 could not read the corpus");
-    }
-    if (hdr[1]) {
-        if (rank == 0 && o->verbose)
-            fprintf(stderr, "ser: features up to date: %s (%zu files, %zu skipped)\n", o->out, d->n,
-                    d->n_skipped);
-        dsp_corpus_free(&corpus);
-        filelist_free(&fl);
-        return o->all_ranks ? bcast_dataset(comm, rank, d, e) : 0;
-    }
+    return k == c->n && used == c->n ? NULL : "it holds files the corpus does not";
+}
 
-    /* 2. Everyone learns the file list. */
-    if (rank != 0) {
-        fl.n = (size_t)hdr[2];
-        fl.bloblen = (size_t)hdr[3];
-        fl.blob = malloc(fl.bloblen ? fl.bloblen : 1);
-        fl.label = malloc((fl.n ? fl.n : 1) * sizeof *fl.label);
-        ok = fl.blob && fl.label;
+/* Rank 0: scans the corpus and looks for a valid feature file. Returns 0 (*hit: d holds the
+ * cached dataset) or -1 with e. */
+static int scan_and_check_cache(struct job *j, struct dist_dataset *d, int *hit, struct err *e)
+{
+    const struct dist_extract_opts *o = j->o;
+    *hit = 0;
+    if (dsp_scan(o->data, 0, &j->corpus, e)) return -1;
+    if (filelist_from_corpus(&j->fl, &j->corpus)) return err_set(e, "out of memory");
+    j->key = cache_key(&j->corpus, &o->params);
+    j->list = list_hash(&j->corpus);
+    if (o->expect_list && j->list != o->expect_list)
+        return err_set(e,
+                       "%s: %zu files that are not the corpus this run was trained on (its "
+                       "checkpoint names another file list): check --data",
+                       o->data, j->corpus.n);
+    struct stat st;
+    if (!o->out || o->force || stat(o->out, &st) != 0) return 0;
+    struct err ce = {0};
+    struct dist_dataset c = {0};
+    if (dist_dataset_load(&c, o->out, j->fl.n + j->corpus.n_skipped, &ce) != 0) {
+        if (o->verbose)
+            fprintf(stderr, "ser: ignoring feature file (%s); extracting again\n", ce.msg);
+    } else if (c.cache_key == j->key && dist_params_equal(&c.params, &o->params)) {
+        const char *why = cache_mismatch(&c, j);
+        if (!why) {
+            *hit = 1;
+            *d = c;
+            return 0;
+        }
+        if (o->verbose)
+            fprintf(stderr, "ser: ignoring feature file %s: %s; extracting again\n", o->out, why);
+        dist_dataset_free(&c);
+    } else {
+        dist_dataset_free(&c);
     }
-    if (!all_ok(comm, ok)) {
-        dsp_corpus_free(&corpus);
-        filelist_free(&fl);
-        return err_set(e, "out of memory for the file list");
-    }
-    bcast_bytes(comm, fl.blob, fl.bloblen);
-    MPI_Bcast(fl.label, (int)fl.n, MPI_INT32_T, 0, comm);
-    if (rank != 0 && filelist_index(&fl)) ok = 0;
+    return 0;
+}
 
-    /* 3. Each rank extracts its shard. */
-    size_t b, en;
-    dist_shard(fl.n, size, rank, &b, &en);
-    size_t nloc = en - b;
+/* Rank 0's file list to every rank. */
+static int share_filelist(struct job *j, struct err *e)
+{
+    uint64_t hdr[2] = {j->fl.n, j->fl.bloblen};
+    dist_bcast(j->comm, hdr, sizeof hdr, 0);
+    int rc = 0;
+    if (j->rank != 0) {
+        j->fl.n = (size_t)hdr[0];
+        j->fl.bloblen = (size_t)hdr[1];
+        j->fl.blob = malloc(j->fl.bloblen ? j->fl.bloblen : 1);
+        j->fl.label = malloc((j->fl.n ? j->fl.n : 1) * sizeof *j->fl.label);
+        if (!j->fl.blob || !j->fl.label) rc = err_set(e, "out of memory for the file list");
+    }
+    if (dist_agree(j->comm, rc ? SER_EXIT_INPUT : 0, e)) return -1;
+    dist_bcast(j->comm, j->fl.blob, j->fl.bloblen, 0);
+    dist_bcast(j->comm, j->fl.label, j->fl.n * sizeof *j->fl.label, 0);
+    if (j->rank != 0 && filelist_index(&j->fl)) rc = err_set(e, "out of memory");
+    return dist_agree(j->comm, rc ? SER_EXIT_INPUT : 0, e) ? -1 : 0;
+}
+
+/* Each rank extracts its contiguous shard; failures keep their reasons. */
+static int extract_shard(struct job *j, struct err *e)
+{
     struct dsp_features *fx = NULL;
-    struct err le = {{0}};
-    if (ok && dsp_features_create(&fx, &o->params, &le)) ok = 0;
-    size_t dim = fx ? dsp_features_n_mfcc(fx) * dsp_features_frames(fx) : 0;
-    float *xloc = malloc((nloc ? nloc : 1) * (dim ? dim : 1) * sizeof(float));
-    int32_t *sloc = calloc(nloc ? nloc : 1, sizeof *sloc);
-    char *rloc = calloc(nloc ? nloc : 1, REASON_LEN);
-    if (!xloc || !sloc || !rloc) ok = 0;
-    if (!all_ok(comm, ok)) {
-        int rc = err_set(e, "rank %d: cannot set up extraction: %s", rank,
-                         le.msg[0] ? le.msg : "out of memory");
+    size_t en;
+    dist_shard(j->fl.n, j->size, j->rank, &j->b, &en);
+    j->nloc = en - j->b;
+    int rc = dsp_features_create(&fx, &j->o->params, e);
+    j->dim = fx ? dsp_features_n_mfcc(fx) * dsp_features_frames(fx) : 0;
+    j->x = malloc((j->nloc ? j->nloc : 1) * (j->dim ? j->dim : 1) * sizeof(float));
+    j->ok = calloc(j->nloc ? j->nloc : 1, sizeof *j->ok);
+    j->why = calloc(j->nloc ? j->nloc : 1, REASON_LEN);
+    if (rc == 0 && (!j->x || !j->ok || !j->why)) rc = err_set(e, "out of memory");
+    if (dist_agree(j->comm, rc ? SER_EXIT_INPUT : 0, e)) {
         dsp_features_free(fx);
-        free(xloc), free(sloc), free(rloc);
-        dsp_corpus_free(&corpus);
-        filelist_free(&fl);
-        return rc;
+        return -1;
     }
     struct dist_progress pg;
-    dist_progress_start(&pg, "extract", "files", fl.n, rank == 0 && o->verbose);
-    for (size_t i = 0; i < nloc; i++) {
-        const char *path = fl.path[b + i];
+    dist_progress_start(&pg, "extract", "files", j->fl.n, j->rank == 0 && j->o->verbose);
+    for (size_t i = 0; i < j->nloc; i++) {
+        const char *path = j->fl.path[j->b + i];
         struct dsp_audio_info info;
-        struct err fe = {{0}};
+        struct err fe = {0};
         if (dsp_audio_probe(path, &info, &fe) == 0 &&
-            dsp_features_file(fx, path, xloc + i * dim, &fe) == 0) {
-            sloc[i] = 1;
+            dsp_features_file(fx, path, j->x + i * j->dim, &fe) == 0) {
+            j->ok[i] = 1;
         } else {
             /* Messages start with the path; the skip list stores the reason alone. */
             const char *msg = fe.msg;
             size_t pl = strlen(path);
             if (strncmp(msg, path, pl) == 0 && msg[pl] == ':') msg += pl + 1 + (msg[pl + 1] == ' ');
-            snprintf(rloc + i * REASON_LEN, REASON_LEN, "%.300s", msg);
+            snprintf(j->why + i * REASON_LEN, REASON_LEN, "%.300s", msg);
         }
         /* Shards are equal in size, so rank 0's share estimates the whole. */
-        size_t est = (i + 1) * (size_t)size;
-        dist_progress_update(&pg, est < fl.n ? est : fl.n - 1);
+        size_t est = (i + 1) * (size_t)j->size;
+        dist_progress_update(&pg, est < j->fl.n ? est : j->fl.n - 1);
     }
     dist_progress_end(&pg);
     dsp_features_free(fx);
+    return 0;
+}
 
-    /* 4. Gather matrices, statuses and reasons (in samples, so counts stay small). */
-    int root_only = !o->all_ranks;
-    int *counts = malloc((size_t)size * sizeof *counts),
-        *displs = malloc((size_t)size * sizeof *displs);
-    size_t recv_n = (rank == 0 || !root_only) ? fl.n : 0;
-    float *xall = malloc((recv_n ? recv_n : 1) * (dim ? dim : 1) * sizeof(float));
-    int32_t *sall = malloc((recv_n ? recv_n : 1) * sizeof *sall);
-    char *rall = malloc((recv_n ? recv_n : 1) * REASON_LEN);
-    ok = counts && displs && xall && sall && rall;
-    if (!all_ok(comm, ok)) {
-        free(counts), free(displs), free(xall), free(sall), free(rall);
-        free(xloc), free(sloc), free(rloc);
-        dsp_corpus_free(&corpus);
-        filelist_free(&fl);
-        return err_set(e, "out of memory gathering features");
+/* Matrices, statuses and reasons of every shard to rank 0 (or every rank). */
+static int gather(struct job *j, struct err *e)
+{
+    int all = j->o->all_ranks, mine = all || j->rank == 0;
+    size_t n = mine ? j->fl.n : 0, *counts = malloc((size_t)j->size * sizeof *counts);
+    float *x = malloc((n ? n : 1) * (j->dim ? j->dim : 1) * sizeof(float));
+    int32_t *ok = malloc((n ? n : 1) * sizeof *ok);
+    char *why = malloc((n ? n : 1) * REASON_LEN);
+    int rc = counts && x && ok && why ? 0 : err_set(e, "out of memory gathering features");
+    if (dist_agree(j->comm, rc ? SER_EXIT_INPUT : 0, e)) {
+        free(counts), free(x), free(ok), free(why);
+        return -1;
     }
-    for (int r = 0; r < size; r++) {
+    for (int r = 0; r < j->size; r++) {
         size_t rb, re;
-        dist_shard(fl.n, size, r, &rb, &re);
-        counts[r] = (int)(re - rb);
-        displs[r] = (int)rb;
+        dist_shard(j->fl.n, j->size, r, &rb, &re);
+        counts[r] = re - rb;
     }
-    MPI_Datatype sample, reason;
-    MPI_Type_contiguous((int)dim, MPI_FLOAT, &sample);
-    MPI_Type_commit(&sample);
-    MPI_Type_contiguous(REASON_LEN, MPI_CHAR, &reason);
-    MPI_Type_commit(&reason);
-    if (root_only) {
-        MPI_Gatherv(xloc, (int)nloc, sample, xall, counts, displs, sample, 0, comm);
-        MPI_Gatherv(sloc, (int)nloc, MPI_INT32_T, sall, counts, displs, MPI_INT32_T, 0, comm);
-        MPI_Gatherv(rloc, (int)nloc, reason, rall, counts, displs, reason, 0, comm);
-    } else {
-        MPI_Allgatherv(xloc, (int)nloc, sample, xall, counts, displs, sample, comm);
-        MPI_Allgatherv(sloc, (int)nloc, MPI_INT32_T, sall, counts, displs, MPI_INT32_T, comm);
-        MPI_Allgatherv(rloc, (int)nloc, reason, rall, counts, displs, reason, comm);
-    }
-    MPI_Type_free(&sample);
-    MPI_Type_free(&reason);
-    free(counts), free(displs), free(xloc), free(sloc), free(rloc);
+    dist_gather_records(j->comm, j->x, x, counts, j->dim * sizeof(float), !all);
+    dist_gather_records(j->comm, j->ok, ok, counts, sizeof *ok, !all);
+    dist_gather_records(j->comm, j->why, why, counts, REASON_LEN, !all);
+    free(counts), free(j->x), free(j->ok), free(j->why);
+    j->x = x, j->ok = ok, j->why = why;
+    return 0;
+}
 
-    /* 5. Assemble: usable files in list order; failures join the scan's skip list. */
-    int rc = 0;
-    if (recv_n) {
-        size_t good = 0, bad = 0;
-        for (size_t i = 0; i < fl.n; i++) sall[i] ? good++ : bad++;
-        size_t nscan = rank == 0 ? corpus.n_skipped : 0;
-        d->n = good;
-        d->n_mfcc = (size_t)o->params.mfcc.n_mfcc;
-        d->frames = dim / (d->n_mfcc ? d->n_mfcc : 1);
-        d->params = o->params;
-        d->cache_key = key;
-        d->label = malloc((good ? good : 1) * sizeof *d->label);
-        d->path = calloc(good ? good : 1, sizeof *d->path);
-        d->speaker = calloc(good ? good : 1, sizeof *d->speaker);
-        d->skip_path = calloc(nscan + bad + 1, sizeof *d->skip_path);
-        d->skip_reason = calloc(nscan + bad + 1, sizeof *d->skip_reason);
-        if (!d->label || !d->path || !d->speaker || !d->skip_path || !d->skip_reason) rc = -1;
-        size_t k = 0;
-        for (size_t i = 0; rc == 0 && i < fl.n; i++) {
-            if (!sall[i]) continue;
-            if (k != i) memmove(xall + k * dim, xall + i * dim, dim * sizeof(float));
-            d->label[k] = fl.label[i];
-            if (!(d->path[k] = xstrdup(fl.path[i])) || !(d->speaker[k] = xstrdup(fl.speaker[i])))
-                rc = -1;
-            k++;
-        }
-        d->x = xall;
-        xall = NULL;
-        /* Merge the two sorted skip lists (scan's and extraction's) by path. */
-        size_t a = 0, z = 0, s = 0;
-        while (rc == 0 && (a < nscan || z < fl.n)) {
-            while (z < fl.n && sall[z]) z++;
-            int take_scan;
-            if (a < nscan && z < fl.n)
-                take_scan = strcmp(corpus.skipped[a].path, fl.path[z]) < 0;
-            else if (a < nscan)
-                take_scan = 1;
-            else if (z < fl.n)
-                take_scan = 0;
-            else
-                break;
-            const char *p = take_scan ? corpus.skipped[a].path : fl.path[z];
-            const char *r = take_scan ? corpus.skipped[a].reason : rall + z * REASON_LEN;
-            if (!(d->skip_path[s] = xstrdup(p)) || !(d->skip_reason[s] = xstrdup(r))) rc = -1;
-            s++;
-            if (take_scan)
-                a++;
-            else
-                z++;
-        }
-        d->n_skipped = s;
-        if (rc) err_set(e, "out of memory assembling features");
+/* The dataset: usable files in list order; failures join the scan's skip list (by path). */
+static int assemble(struct job *j, struct dist_dataset *d, struct err *e)
+{
+    const struct filelist *fl = &j->fl;
+    size_t good = 0, bad = 0, nscan = j->rank == 0 ? j->corpus.n_skipped : 0;
+    for (size_t i = 0; i < fl->n; i++) j->ok[i] ? good++ : bad++;
+    d->n = good;
+    d->n_mfcc = (size_t)j->o->params.mfcc.n_mfcc;
+    d->frames = j->dim / (d->n_mfcc ? d->n_mfcc : 1);
+    d->params = j->o->params;
+    d->cache_key = j->key;
+    d->label = malloc((good ? good : 1) * sizeof *d->label);
+    d->path = calloc(good ? good : 1, sizeof *d->path);
+    d->speaker = calloc(good ? good : 1, sizeof *d->speaker);
+    d->skip_path = calloc(nscan + bad + 1, sizeof *d->skip_path);
+    d->skip_reason = calloc(nscan + bad + 1, sizeof *d->skip_reason);
+    int rc = d->label && d->path && d->speaker && d->skip_path && d->skip_reason ? 0 : -1;
+    for (size_t i = 0, k = 0; rc == 0 && i < fl->n; i++) {
+        if (!j->ok[i]) continue;
+        if (k != i) memmove(j->x + k * j->dim, j->x + i * j->dim, j->dim * sizeof(float));
+        d->label[k] = fl->label[i];
+        if (!(d->path[k] = xstrdup(fl->path[i])) || !(d->speaker[k] = xstrdup(fl->speaker[i])))
+            rc = -1;
+        k++;
     }
-    free(xall), free(sall), free(rall);
-    dsp_corpus_free(&corpus);
-    filelist_free(&fl);
-    if (!all_ok(comm, rc == 0)) {
-        dist_dataset_free(d);
-        return rc ? -1 : err_set(e, "another rank ran out of memory");
+    d->x = j->x;
+    j->x = NULL;
+    size_t a = 0, z = 0, s = 0;
+    while (rc == 0) {
+        while (z < fl->n && j->ok[z]) z++;
+        if (a >= nscan && z >= fl->n) break;
+        int scan = a < nscan && (z >= fl->n || strcmp(j->corpus.skipped[a].path, fl->path[z]) < 0);
+        const char *p = scan ? j->corpus.skipped[a].path : fl->path[z];
+        const char *r = scan ? j->corpus.skipped[a].reason : j->why + z * REASON_LEN;
+        if (!(d->skip_path[s] = xstrdup(p)) || !(d->skip_reason[s] = xstrdup(r))) rc = -1;
+        s++;
+        scan ? a++ : z++;
     }
+    d->n_skipped = s;
+    return rc ? err_set(e, "out of memory assembling features") : 0;
+}
 
+int dist_extract(struct dist_comm *comm, const struct dist_extract_opts *o, struct dist_dataset *d,
+                 struct err *e)
+{
+    struct job j = {
+        .comm = comm, .rank = dist_comm_rank(comm), .size = dist_comm_size(comm), .o = o};
+    double t0 = dist_now();
+    int hit = 0, rc = j.rank == 0 ? scan_and_check_cache(&j, d, &hit, e) : 0;
+    if (dist_agree(comm, rc ? err_exit_code(e) : 0, e)) goto fail;
+    dist_bcast(comm, &hit, sizeof hit, 0);
+    dist_bcast(comm, &j.list, sizeof j.list, 0);
+    if (hit) {
+        if (j.rank == 0 && o->verbose)
+            fprintf(stderr, "ser: features up to date: %s (%zu files, %zu skipped)\n", o->out, d->n,
+                    d->n_skipped);
+        job_free(&j);
+        rc = o->all_ranks ? bcast_dataset(comm, d, e) : 0;
+        d->list_hash = j.list;
+        return rc;
+    }
+    if (share_filelist(&j, e) || extract_shard(&j, e) || gather(&j, e)) goto fail;
+    rc = (o->all_ranks || j.rank == 0) ? assemble(&j, d, e) : 0;
+    d->list_hash = j.list;
+    if (dist_agree(comm, rc ? SER_EXIT_INPUT : 0, e)) goto fail;
     double el = dist_now() - t0;
-    if (rank == 0 && o->verbose)
+    if (j.rank == 0 && o->verbose)
         fprintf(stderr,
                 "ser: extracted %zu files (%zu skipped) in %.2f s: %.1f files/s on %d rank%s\n",
-                d->n, d->n_skipped, el, el > 0 ? (double)(d->n + d->n_skipped) / el : 0, size,
-                size == 1 ? "" : "s");
-    /* 6. Rank 0 writes the feature file. */
-    int wrc = 0;
-    if (rank == 0 && o->out && dist_dataset_save(d, o->out, e) != 0) wrc = 1;
-    return wrc;
+                d->n, d->n_skipped, el, el > 0 ? (double)(d->n + d->n_skipped) / el : 0, j.size,
+                j.size == 1 ? "" : "s");
+    job_free(&j);
+    /* Rank 0 writes the feature file; a failure leaves the dataset usable (return 1). */
+    return j.rank == 0 && o->out && dist_dataset_save(d, o->out, e) != 0 ? 1 : 0;
+fail:
+    job_free(&j);
+    dist_dataset_free(d);
+    return -1;
 }
 
 /* ---- ser extract ---- */
 
 struct extract_cli {
-    const char *data, *out;
+    char data[4096], out[4096];
     int force, quiet;
 };
 
+#define X(f) CLI_FIELD(struct extract_cli, f)
 static const struct cli_opt extract_opts[] = {
-    {"data", "DIR", "corpus directory (TESS layout) or CSV manifest (path,label[,speaker])"},
-    {"out", "FILE", "feature file to write (reused when inputs and parameters are unchanged)"},
-    {"force", NULL, "extract again even if FILE is up to date"},
-    {"quiet", NULL, "no progress or summary output"},
+    {"data", CLI_STRING, X(data), NULL, 0, 0, NULL, "DIR",
+     "corpus directory (TESS layout) or CSV manifest (path,label[,speaker])", NULL, NULL, 0},
+    {"out", CLI_STRING, X(out), NULL, 0, 0, NULL, "FILE",
+     "feature file to write (reused when inputs and parameters are unchanged)", NULL, NULL, 0},
+    {"force", CLI_FLAG, X(force), NULL, 0, 0, NULL, NULL,
+     "extract again even if FILE is up to date", NULL, NULL, 0},
+    {"quiet", CLI_FLAG, X(quiet), NULL, 0, 0, NULL, NULL, "no progress or summary output", NULL,
+     NULL, 0},
 };
-enum { N_EXTRACT_OPTS = sizeof extract_opts / sizeof extract_opts[0] };
 
-static int extract_apply(void *ctx, int i, const char *arg, struct err *e)
+static int extract_check(const void *cfg, struct err *e)
 {
-    struct extract_cli *c = ctx;
-    (void)e;
-    switch (i) {
-    case 0:
-        c->data = arg;
-        break;
-    case 1:
-        c->out = arg;
-        break;
-    case 2:
-        c->force = 1;
-        break;
-    case 3:
-        c->quiet = 1;
-        break;
-    }
-    return 0;
+    const struct extract_cli *c = cfg;
+    return !c->data[0] || !c->out[0] ? err_set(e, "--data and --out are required") : 0;
 }
 
-static void print_skipped(const struct dist_dataset *d)
+static const struct cli_table extract_table = {
+    "extract",
+    "mpirun -np N ser extract --data DIR --out FILE [--force] [--quiet]",
+    "Extracts the 40 x 130 MFCC matrix of every usable file of a corpus (librosa 0.10 "
+    "settings),\nsharded over the MPI ranks, into one compressed, checksummed feature file.",
+    extract_opts,
+    sizeof extract_opts / sizeof extract_opts[0],
+    extract_check,
+};
+
+/* Rank 0's report of a finished extraction. Returns the exit code. */
+static int extract_report(const struct extract_cli *c, const struct dist_dataset *d, int rc,
+                          const struct err *e)
 {
-    for (size_t i = 0; i < d->n_skipped; i++)
-        fprintf(stderr, "skipped: %s: %s\n", d->skip_path[i], d->skip_reason[i]);
+    if (!c->quiet)
+        for (size_t i = 0; i < d->n_skipped; i++)
+            fprintf(stderr, "skipped: %s: %s\n", d->skip_path[i], d->skip_reason[i]);
+    if (rc > 0) {
+        fprintf(stderr, "ser extract: %s\n", e->msg);
+        return err_exit_code(e);
+    }
+    if (!c->quiet)
+        fprintf(stderr, "ser: wrote %s: %zu files x %zu x %zu features\n", c->out, d->n, d->n_mfcc,
+                d->frames);
+    return 0;
 }
 
 int cmd_extract(int argc, char **argv)
 {
-    struct extract_cli c = {0};
+    struct extract_cli c;
     int pos;
-    const char *usage = "mpirun -np N ser extract --data DIR --out FILE [--force] [--quiet]";
-    int r = cli_parse(argc, argv, usage,
-                      "Extracts the 40 x 130 MFCC matrix of every usable file of a corpus (librosa "
-                      "0.10 settings),\nsharded over the MPI ranks, into one compressed, "
-                      "checksummed feature file.",
-                      extract_opts, N_EXTRACT_OPTS, extract_apply, &c, &pos);
-    if (r == CLI_HELP) return 0;
-    if (r == CLI_ERROR) return 1;
-    if (pos < argc || !c.data || !c.out) {
-        fprintf(stderr, "ser extract: %s\nusage: %s\n",
-                pos < argc ? "unexpected argument" : "--data and --out are required", usage);
-        return 1;
+    cli_defaults(&extract_table, &c);
+    int r = cli_parse(&extract_table, argc, argv, &c, &pos);
+    if (r != CLI_OK) return cli_exit_code(r);
+    if (pos < argc) {
+        fprintf(stderr, "ser extract: unexpected argument '%s'\nusage: %s\n", argv[pos],
+                extract_table.usage);
+        return SER_EXIT_INPUT;
     }
-    MPI_Init(&argc, &argv);
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    struct dist_comm *comm;
+    struct err e = {0};
+    if (dist_comm_init(&argc, &argv, &comm, &e)) {
+        fprintf(stderr, "ser extract: %s\n", e.msg);
+        return SER_EXIT_INPUT;
+    }
     struct dist_extract_opts o = {
         .data = c.data, .out = c.out, .force = c.force, .verbose = !c.quiet};
     dsp_features_default_params(&o.params);
     struct dist_dataset d = {0};
-    struct err e = {{0}};
-    int rc = dist_extract(MPI_COMM_WORLD, &o, &d, &e);
-    int code = 0;
+    int rc = dist_extract(comm, &o, &d, &e), code = 0;
     if (rc < 0) {
-        if (rank == 0) fprintf(stderr, "ser extract: %s\n", e.msg);
-        code = 1;
-    } else if (rank == 0) {
-        if (!c.quiet) print_skipped(&d);
-        if (rc > 0) {
-            fprintf(stderr, "ser extract: %s\n", e.msg);
-            code = 2;
-        } else if (!c.quiet) {
-            fprintf(stderr, "ser: wrote %s: %zu files x %zu x %zu features\n", c.out, d.n, d.n_mfcc,
-                    d.frames);
-        }
+        if (dist_comm_rank(comm) == 0) fprintf(stderr, "ser extract: %s\n", e.msg);
+        code = err_exit_code(&e);
+    } else if (dist_comm_rank(comm) == 0) {
+        code = extract_report(&c, &d, rc, &e);
     }
     dist_dataset_free(&d);
-    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    MPI_Finalize();
+    dist_bcast(comm, &code, sizeof code, 0);
+    dist_comm_finalize(comm);
     return code;
 }

@@ -10,16 +10,17 @@
 #ifndef SER_EXTRACT_H
 #define SER_EXTRACT_H
 
-#include <mpi.h>
-
+#include "mpi/comm/comm.h"
 #include "mpi/dataset.h"
 
 struct dist_extract_opts {
-    const char *data; /* corpus directory or CSV manifest */
-    const char *out;  /* feature file to reuse/write (NULL: neither) */
-    int force;        /* ignore a valid cache */
-    int all_ranks;    /* every rank receives the whole dataset (training) */
-    int verbose;      /* rank 0 prints progress and a summary on stderr */
+    const char *data;     /* corpus directory or CSV manifest */
+    const char *out;      /* feature file to reuse/write (NULL: neither) */
+    int force;            /* ignore a valid cache */
+    int all_ranks;        /* every rank receives the whole dataset (training) */
+    int verbose;          /* rank 0 prints progress and a summary on stderr */
+    uint64_t expect_list; /* not 0: refuse, before extracting, a corpus whose file list has
+                             another hash (a resumed run's data must be its own) */
     struct dsp_features_params params;
 };
 
@@ -27,7 +28,7 @@ struct dist_extract_opts {
  * all_ranks. Returns 0, or -1 on every rank (rank 0's e holds the reason, others say that
  * another rank failed). Failing to write the feature file is reported in e with return 1
  * (the dataset is still valid). */
-int dist_extract(MPI_Comm comm, const struct dist_extract_opts *o, struct dist_dataset *d,
+int dist_extract(struct dist_comm *comm, const struct dist_extract_opts *o, struct dist_dataset *d,
                  struct err *e);
 
 #endif

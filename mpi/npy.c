@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dsp/file.h"
+
 /* What the writer needs to know about one array before writing it. */
 struct layout {
     char descr[16];  /* dtype as written in the header, e.g. "<f4", "<U7" */
@@ -132,33 +134,30 @@ static int emit(FILE *f, const struct layout *L, const void *data, uLong *crc)
     return 0;
 }
 
-static FILE *open_tmp(const char *path, char *tmp, size_t cap, struct err *e)
+/* An existing file may be replaced only by one of its kind (dsp/file.h). */
+static int is_npy(const unsigned char *h, size_t n, const void *ctx)
 {
-    if ((size_t)snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid()) >= cap) {
-        err_set(e, "%s: path too long", path);
-        return NULL;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) err_set(e, "%s: cannot create (as %s): %s", path, tmp, strerror(errno));
-    return f;
+    (void)ctx;
+    return n >= 6 && memcmp(h, "\x93NUMPY", 6) == 0;
 }
 
-static int close_rename(FILE *f, const char *tmp, const char *path, int failed, struct err *e)
+static int is_zip(const unsigned char *h, size_t n, const void *ctx)
 {
-    int rc = failed;
-    if (fflush(f) != 0 || ferror(f)) rc = -1;
-    if (fclose(f) != 0) rc = -1;
-    if (rc) {
-        if (!failed) err_set(e, "%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
+    (void)ctx;
+    return n >= 4 && (memcmp(h, "PK\x03\x04", 4) == 0 || memcmp(h, "PK\x05\x06", 4) == 0);
+}
+
+static const struct dsp_kind npy_kind = {is_npy, NULL, ".npy file"};
+static const struct dsp_kind npz_kind = {is_zip, NULL, ".npz (zip) file"};
+
+static int finish(struct dsp_out *o, int failed, const char *path, struct err *e)
+{
+    if (failed) {
+        err_io(e, "%s: write failed: %s", path, strerror(errno));
+        dsp_out_abort(o);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
-        err_set(e, "%s: cannot rename from %s: %s", path, tmp, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return dsp_out_commit(o, e);
 }
 
 int dist_npy_write(const char *path, const char *dtype, int ndim, const size_t *shape,
@@ -166,13 +165,10 @@ int dist_npy_write(const char *path, const char *dtype, int ndim, const size_t *
 {
     struct layout L;
     if (plan(&L, dtype, ndim, shape, data, path, e)) return -1;
-    char tmp[4096];
-    FILE *f = open_tmp(path, tmp, sizeof tmp, e);
-    if (!f) return -1;
+    struct dsp_out o;
+    if (dsp_out_open(&o, path, &npy_kind, e)) return -1;
     uLong crc = crc32(0L, Z_NULL, 0);
-    int failed = emit(f, &L, data, &crc) ? -1 : 0;
-    if (failed) err_set(e, "%s: write failed: %s", path, strerror(errno));
-    return close_rename(f, tmp, path, failed, e);
+    return finish(&o, emit(o.f, &L, data, &crc) != 0, path, e);
 }
 
 static void le16(unsigned char *p, unsigned v)
@@ -219,9 +215,9 @@ int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arra
         if (!rc && (L[i].total > 0xffffffffu || pos > 0xffffffffu))
             rc = err_set(e, "%s: larger than 4 GiB (zip64 is not supported)", path);
     }
-    char tmp[4096];
-    FILE *f = rc ? NULL : open_tmp(path, tmp, sizeof tmp, e);
-    if (!rc && !f) rc = -1;
+    struct dsp_out o = {0};
+    if (!rc) rc = dsp_out_open(&o, path, &npz_kind, e);
+    FILE *f = o.f;
     int failed = 0;
     uint32_t off = 0;
     for (size_t i = 0; i < n && !rc && !failed; i++) {
@@ -289,10 +285,7 @@ int dist_npz_write(const char *path, size_t n, const struct dist_npy_array *arra
         le16(h + 20, 0);
         if (fwrite(h, 1, 22, f) != 22) failed = -1;
     }
-    if (!rc) {
-        if (failed) err_set(e, "%s: write failed: %s", path, strerror(errno));
-        rc = close_rename(f, tmp, path, failed, e);
-    }
+    if (!rc) rc = finish(&o, failed, path, e);
     free(L), free(crcs), free(offs), free(names);
     return rc;
 }

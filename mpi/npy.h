@@ -4,8 +4,8 @@
  * to a multiple of 64 bytes ending in '\n') and PKWARE APPNOTE 4.3 (local headers, central
  * directory, end record; no zip64, so each entry and the archive stay below 4 GiB).
  *
- * Files are written to "<path>.tmp.<pid>" and renamed into place, so a reader never sees a
- * half-written file.
+ * Files are written atomically (dsp/file.h); an existing file is replaced only by one of
+ * its kind (a .npy by a .npy, a .npz by a zip).
  */
 #ifndef SER_DIST_NPY_H
 #define SER_DIST_NPY_H

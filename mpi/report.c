@@ -7,70 +7,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpi/train.h"
+#include "dsp/file.h"
+#include "mpi/json.h"
+#include "mpi/metrics.h"
 
-static FILE *open_out(const char *dir, const char *name, char *path, size_t n, struct err *e)
+static FILE *open_out(struct dsp_out *o, const char *dir, const char *name, struct err *e)
 {
-    snprintf(path, n, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) err_set(e, "%s: cannot write: %s", path, strerror(errno));
-    return f;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return dsp_out_open(o, path, NULL, e) == 0 ? o->f : NULL;
 }
 
-static int close_out(FILE *f, const char *path, struct err *e)
+static int close_out(struct dsp_out *o, struct err *e)
 {
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) return err_set(e, "%s: write failed", path);
-    return 0;
+    return dsp_out_commit(o, e);
 }
 
-static void json_str(FILE *f, const char *s)
+/* The configuration as a JSON object, each value with its option's type. */
+static void json_config(struct dist_json *j, const struct cli_table *t, const void *cfg)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
+    char v[8192];
+    dist_json_open(j, '{');
+    for (size_t i = 0; i < t->n; i++) {
+        const struct cli_opt *o = &t->opts[i];
+        if (o->flags & (CLI_RUN_LOCAL | CLI_NO_CONFIG)) continue;
+        int type = cli_value(t, cfg, o->name, v, sizeof v);
+        dist_json_key(j, o->name);
+        if (type == CLI_FLAG)
+            dist_json_bool(j, strcmp(v, "true") == 0);
+        else if (type == CLI_LONG)
+            dist_json_int(j, strtoll(v, NULL, 10));
+        else if (type == CLI_DOUBLE)
+            dist_json_num(j, strtod(v, NULL));
         else
-            fputc(c, f);
+            dist_json_str(j, v);
     }
-    fputc('"', f);
-}
-
-/* "key = value" lines as a JSON object; values that parse fully as numbers stay numbers. */
-static void json_config(FILE *f, const char *config)
-{
-    fputc('{', f);
-    const char *p = config;
-    int first = 1;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        char line[8192];
-        if (len >= sizeof line) len = sizeof line - 1;
-        memcpy(line, p, len);
-        line[len] = 0;
-        p += len + (nl != NULL);
-        char *eq = strstr(line, " = ");
-        if (!eq) continue;
-        *eq = 0;
-        const char *val = eq + 3;
-        fprintf(f, "%s\n    ", first ? "" : ",");
-        first = 0;
-        json_str(f, line);
-        fputs(": ", f);
-        char *end;
-        double v = strtod(val, &end);
-        if (*val && !*end && isfinite(v))
-            fputs(val, f);
-        else
-            json_str(f, val);
-    }
-    fputs("\n  }", f);
+    dist_json_close(j, '}');
 }
 
 /* Number of test samples whose true class is k. */
@@ -81,56 +53,76 @@ static long long row_sum(const int64_t conf[DSP_N_LABELS][DSP_N_LABELS], int k)
     return n;
 }
 
+static void json_per_class(struct dist_json *j, const struct dist_report *r)
+{
+    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
+    dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    dist_json_key(j, "per_class");
+    dist_json_open(j, '{');
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        dist_json_key(j, dsp_label_names[k]);
+        dist_json_open(j, '{');
+        dist_json_key(j, "precision"), dist_json_num(j, p[k]);
+        dist_json_key(j, "recall"), dist_json_num(j, rc[k]);
+        dist_json_key(j, "f1"), dist_json_num(j, f1[k]);
+        dist_json_key(j, "support"), dist_json_int(j, row_sum(r->conf, k));
+        dist_json_close(j, '}');
+    }
+    dist_json_close(j, '}');
+    dist_json_key(j, "confusion");
+    dist_json_open(j, '[');
+    for (int k = 0; k < DSP_N_LABELS; k++) {
+        dist_json_open(j, '[');
+        for (int c = 0; c < DSP_N_LABELS; c++) dist_json_int(j, r->conf[k][c]);
+        dist_json_close(j, ']');
+    }
+    dist_json_close(j, ']');
+    dist_json_key(j, "labels");
+    dist_json_open(j, '[');
+    for (int k = 0; k < DSP_N_LABELS; k++) dist_json_str(j, dsp_label_names[k]);
+    dist_json_close(j, ']');
+}
+
 static int write_summary(const struct dist_report *r, struct err *e)
 {
-    char path[4400];
-    FILE *f = open_out(r->run_dir, "summary.json", path, sizeof path, e);
+    struct dsp_out o;
+    FILE *f = open_out(&o, r->run_dir, "summary.json", e);
     if (!f) return -1;
     double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
     double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
-    double total = r->compute_seconds + r->allreduce_seconds;
-    fprintf(f,
-            "{\n  \"test_accuracy\": %.6f,\n  \"test_macro_f1\": %.6f,\n  \"test_loss\": %.6f,\n",
-            acc, mf1, r->test_loss);
-    fprintf(f, "  \"per_class\": {");
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        long long support = row_sum(r->conf, k);
-        fprintf(f,
-                "%s\n    \"%s\": {\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, "
-                "\"support\": %lld}",
-                k ? "," : "", dsp_label_names[k], p[k], rc[k], f1[k], support);
-    }
-    fprintf(f, "\n  },\n  \"confusion\": [");
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        fprintf(f, "%s[", k ? ", " : "");
-        for (int j = 0; j < DSP_N_LABELS; j++)
-            fprintf(f, "%s%lld", j ? ", " : "", (long long)r->conf[k][j]);
-        fputc(']', f);
-    }
-    fprintf(f, "],\n  \"labels\": [");
-    for (int k = 0; k < DSP_N_LABELS; k++)
-        fprintf(f, "%s\"%s\"", k ? ", " : "", dsp_label_names[k]);
-    fprintf(f, "],\n  \"epochs_run\": %d,\n  \"best_epoch\": %d,\n  \"wall_seconds\": %.3f,\n",
-            r->epochs_run, r->best_epoch, r->wall_seconds);
-    fprintf(f, "  \"allreduce_fraction\": %.4f,\n  \"ranks\": %d,\n  \"threads\": %d,\n",
-            total > 0 ? r->allreduce_seconds / total : 0, r->ranks, r->threads);
-    fprintf(f,
-            "  \"files\": %zu,\n  \"skipped\": %zu,\n  \"train\": %zu,\n  \"val\": %zu,\n"
-            "  \"test\": %zu,\n  \"parameters\": %zu,\n  \"model\": ",
-            r->n_files, r->n_skipped, r->n_train, r->n_val, r->n_test, r->nparams);
-    json_str(f, r->spec);
-    fprintf(f, ",\n  \"git_revision\": ");
-    json_str(f, r->git_rev);
-    fprintf(f, ",\n  \"config\": ");
-    json_config(f, r->config);
-    fprintf(f, "\n}\n");
-    return close_out(f, path, e);
+    struct dist_json j;
+    dist_json_init(&j, f);
+    dist_json_open(&j, '{');
+    dist_json_key(&j, "test_accuracy"), dist_json_num(&j, acc);
+    dist_json_key(&j, "test_macro_f1"), dist_json_num(&j, mf1);
+    dist_json_key(&j, "test_loss"), dist_json_num(&j, r->test_loss);
+    json_per_class(&j, r);
+    dist_json_key(&j, "epochs_run"), dist_json_int(&j, r->epochs_run);
+    dist_json_key(&j, "best_epoch"), dist_json_int(&j, r->best_epoch);
+    dist_json_key(&j, "wall_seconds"), dist_json_num(&j, r->wall_seconds);
+    dist_json_key(&j, "train_seconds"), dist_json_num(&j, r->train_seconds);
+    dist_json_key(&j, "allreduce_fraction");
+    dist_json_num(&j, r->train_seconds > 0 ? r->comm_seconds / r->train_seconds : 0);
+    dist_json_key(&j, "ranks"), dist_json_int(&j, r->ranks);
+    dist_json_key(&j, "threads"), dist_json_int(&j, r->threads);
+    dist_json_key(&j, "files"), dist_json_int(&j, (long long)r->n_files);
+    dist_json_key(&j, "skipped"), dist_json_int(&j, (long long)r->n_skipped);
+    dist_json_key(&j, "train"), dist_json_int(&j, (long long)r->n_train);
+    dist_json_key(&j, "val"), dist_json_int(&j, (long long)r->n_val);
+    dist_json_key(&j, "test"), dist_json_int(&j, (long long)r->n_test);
+    dist_json_key(&j, "parameters"), dist_json_int(&j, (long long)r->nparams);
+    dist_json_key(&j, "model"), dist_json_str(&j, r->spec);
+    dist_json_key(&j, "git_revision"), dist_json_str(&j, r->git_rev);
+    dist_json_key(&j, "config");
+    json_config(&j, r->options, r->cfg);
+    dist_json_close(&j, '}');
+    return close_out(&o, e);
 }
 
 static int write_confusion_tsv(const struct dist_report *r, struct err *e)
 {
-    char path[4400];
-    FILE *f = open_out(r->run_dir, "confusion.tsv", path, sizeof path, e);
+    struct dsp_out o;
+    FILE *f = open_out(&o, r->run_dir, "confusion.tsv", e);
     if (!f) return -1;
     fprintf(f, "true\\predicted");
     for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, "\t%s", dsp_label_names[j]);
@@ -140,17 +132,16 @@ static int write_confusion_tsv(const struct dist_report *r, struct err *e)
         for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, "\t%lld", (long long)r->conf[k][j]);
         fputc('\n', f);
     }
-    return close_out(f, path, e);
+    return close_out(&o, e);
 }
 
 static int write_markdown(const struct dist_report *r, struct err *e)
 {
-    char path[4400];
-    FILE *f = open_out(r->run_dir, "report.md", path, sizeof path, e);
+    struct dsp_out o;
+    FILE *f = open_out(&o, r->run_dir, "report.md", e);
     if (!f) return -1;
     double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
     double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
-    double total = r->compute_seconds + r->allreduce_seconds;
     const double *best =
         r->best_epoch > 0 ? r->hist + (size_t)(r->best_epoch - 1) * DIST_H_COLS : NULL;
     fprintf(f, "# ser training report\n\n");
@@ -161,8 +152,9 @@ static int write_markdown(const struct dist_report *r, struct err *e)
         fprintf(f, "| best epoch (restored) | %d (val_loss %.4f, val_accuracy %.2f%%) |\n",
                 r->best_epoch, best[DIST_H_VAL_LOSS], 100 * best[DIST_H_VAL_ACC]);
     fprintf(f, "| epochs run | %d |\n| wall time | %.1f s |\n", r->epochs_run, r->wall_seconds);
-    fprintf(f, "| ranks x threads | %d x %d |\n| time in MPI_Allreduce | %.1f%% of training |\n",
-            r->ranks, r->threads, total > 0 ? 100 * r->allreduce_seconds / total : 0);
+    fprintf(f, "| ranks x threads | %d x %d |\n| time in collectives | %.1f%% of training |\n",
+            r->ranks, r->threads,
+            r->train_seconds > 0 ? 100 * r->comm_seconds / r->train_seconds : 0);
     fprintf(f, "| files | %zu usable, %zu skipped; train %zu, val %zu, test %zu |\n", r->n_files,
             r->n_skipped, r->n_train, r->n_val, r->n_test);
     fprintf(f, "| model | `%s` (%zu parameters) |\n| git revision | %s |\n\n", r->spec, r->nparams,
@@ -195,7 +187,7 @@ static int write_markdown(const struct dist_report *r, struct err *e)
                 i + 1 == r->best_epoch ? " *" : "", h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
     }
     fprintf(f, "\n## Configuration\n\n```\n%s```\n", r->config);
-    return close_out(f, path, e);
+    return close_out(&o, e);
 }
 
 /* ---- SVG ---- */
@@ -239,8 +231,9 @@ static void svg_line(FILE *f, double x0, double y0, double w, double h, double y
 
 int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch, struct err *e)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return err_set(e, "%s: cannot write: %s", path, strerror(errno));
+    struct dsp_out o;
+    if (dsp_out_open(&o, path, NULL, e)) return -1;
+    FILE *f = o.f;
     double W = 900, H = 360, pw = 360, ph = 240;
     fprintf(f,
             "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
@@ -279,16 +272,15 @@ int dist_svg_curves(const char *path, const double *hist, int epochs, int best_e
                "<line x1='530' y1='335' x2='560' y2='335' stroke='#999' "
                "stroke-dasharray='2,3'/><text x='566' y='339' font-size='12'>best epoch "
                "(restored)</text>\n</svg>\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) return err_set(e, "%s: write failed", path);
-    return 0;
+    return dsp_out_commit(&o, e);
 }
 
 int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_LABELS],
                        struct err *e)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return err_set(e, "%s: cannot write: %s", path, strerror(errno));
+    struct dsp_out o;
+    if (dsp_out_open(&o, path, NULL, e)) return -1;
+    FILE *f = o.f;
     double cell = 56, x0 = 110, y0 = 60, n = DSP_N_LABELS;
     fprintf(f,
             "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
@@ -321,9 +313,7 @@ int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_
     fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>predicted</text>\n",
             x0 + cell * n / 2, y0 + cell * n + 24);
     fprintf(f, "</svg>\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) return err_set(e, "%s: write failed", path);
-    return 0;
+    return dsp_out_commit(&o, e);
 }
 
 int dist_report_write(const struct dist_report *r, struct err *e)
@@ -334,4 +324,17 @@ int dist_report_write(const struct dist_report *r, struct err *e)
     if (dist_svg_curves(path, r->hist, r->epochs_run, r->best_epoch, e)) return -1;
     snprintf(path, sizeof path, "%s/confusion.svg", r->run_dir);
     return dist_svg_confusion(path, r->conf, e);
+}
+
+int dist_report_print(const struct dist_report *r, FILE *f, struct err *e)
+{
+    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
+    double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    fprintf(f,
+            "test accuracy %.4f  macro-F1 %.4f  loss %.4f  (best epoch %d of %d, %.1f s)  "
+            "report: %s/report.md\n",
+            acc, mf1, r->test_loss, r->best_epoch, r->epochs_run, r->wall_seconds, r->run_dir);
+    if (fflush(f) != 0 || ferror(f))
+        return err_io(e, "cannot write the result to standard output: %s", strerror(errno));
+    return 0;
 }

@@ -2,28 +2,36 @@
  * summary.json (machine-readable), report.md (for people), confusion.tsv, and two SVG plots
  * written by the program itself (no plotting dependency): learning_curves.svg (loss and
  * accuracy, train vs validation, best epoch marked) and confusion.svg (row-normalised
- * heatmap with counts). metrics.tsv is written by the training loop, one row per epoch. */
+ * heatmap with counts). Every file is written atomically. metrics.tsv is written by the training
+ * loop, one row per epoch. */
 #ifndef SER_REPORT_H
 #define SER_REPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mpi/checkpoint.h"
-#include "ser/err.h"
 #include "dsp/scan.h"
+#include "mpi/cli.h"
+#include "mpi/state.h"
+#include "ser/err.h"
 
 struct dist_report {
     const char *run_dir, *config, *git_rev, *spec;
+    const struct cli_table *options; /* with cfg: the configuration, typed, for summary.json */
+    const void *cfg;
     size_t n_files, n_skipped, n_train, n_val, n_test, nparams;
     int ranks, threads;
     const double *hist;         /* [epochs_run][DIST_H_COLS] */
     int epochs_run, best_epoch; /* best_epoch counts from 1 */
-    double test_loss, wall_seconds, allreduce_seconds, compute_seconds;
+    double test_loss, wall_seconds;
+    double train_seconds, comm_seconds;       /* training time, and its part in collectives */
     int64_t conf[DSP_N_LABELS][DSP_N_LABELS]; /* test set, [true][predicted] */
 };
 
+/* Writes every file atomically (dsp/file.h). Returns 0 or -1 with e. */
 int dist_report_write(const struct dist_report *r, struct err *e);
+/* The one-line result on f (standard output), checked: -1 with e if it cannot be written. */
+int dist_report_print(const struct dist_report *r, FILE *f, struct err *e);
 
 /* The two plots alone (also used by tests). */
 int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch,

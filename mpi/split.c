@@ -31,6 +31,111 @@ void dist_shuffle(const size_t *idx, size_t n, uint64_t seed, uint64_t epoch, si
     shuffle(perm, n, nn_rng_key(seed, 0xe90c), epoch);
 }
 
+/* Files grouped by (speaker, label): order[] holds the file indices sorted by group, then by
+ * index; group g is order[start[g] .. start[g + 1]). */
+struct groups {
+    size_t *order, *start, n;
+    char *const *speaker;
+    const int32_t *label;
+};
+
+static const struct groups *g_sort; /* qsort has no context argument */
+
+static int cmp_member(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(g_sort->speaker[x], g_sort->speaker[y]);
+    if (c) return c;
+    if (g_sort->label[x] != g_sort->label[y]) return g_sort->label[x] < g_sort->label[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+/* Groups the files of list[0..m) (sorted in place). Returns 0 or -1 (out of memory). */
+static int make_groups(struct groups *G, size_t *list, size_t m)
+{
+    G->order = list;
+    G->start = malloc((m + 1) * sizeof *G->start);
+    if (!G->start) return -1;
+    g_sort = G;
+    if (m > 1) qsort(list, m, sizeof *list, cmp_member);
+    G->n = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t a = list[i], b = i ? list[i - 1] : 0;
+        if (i == 0 || G->label[a] != G->label[b] || strcmp(G->speaker[a], G->speaker[b]) != 0)
+            G->start[G->n++] = i;
+    }
+    G->start[G->n] = m;
+    return 0;
+}
+
+struct share {
+    size_t g;
+    double frac; /* fractional part of the exact share */
+    uint64_t tie;
+};
+
+static int cmp_share(const void *a, const void *b)
+{
+    const struct share *x = a, *y = b;
+    if (x->frac != y->frac) return x->frac > y->frac ? -1 : 1;
+    return (x->tie > y->tie) - (x->tie < y->tie);
+}
+
+/* take[g] += this subset's files of group g: `total` files over all groups, group g's exact
+ * share frac * size(g), never more than cap(g) = size(g) - take[g] already given. Largest
+ * remainder: floors first, then one more to the groups with the largest fractional parts. */
+static int allocate(const struct groups *G, size_t *take, double frac, size_t total, uint64_t seed,
+                    uint64_t salt)
+{
+    struct share *sh = malloc((G->n ? G->n : 1) * sizeof *sh);
+    if (!sh) return -1;
+    size_t given = 0, ns = 0;
+    for (size_t g = 0; g < G->n; g++) {
+        size_t size = G->start[g + 1] - G->start[g], cap = size - take[g];
+        double exact = frac * (double)size, fl = floor(exact);
+        size_t f = (size_t)fl < cap ? (size_t)fl : cap;
+        take[g] += f;
+        given += f;
+        if (f < cap) {
+            size_t first = G->order[G->start[g]];
+            uint64_t h = nn_rng_key(hash_str(nn_rng_key(seed, salt), G->speaker[first]),
+                                    (uint64_t)G->label[first]);
+            sh[ns++] = (struct share){g, exact - fl, h};
+        }
+    }
+    qsort(sh, ns, sizeof *sh, cmp_share);
+    for (size_t k = 0; k < ns && given < total; k++, given++) take[sh[k].g]++;
+    free(sh);
+    return 0;
+}
+
+/* Splits the files list[0..m) into test (tf), validation (vf) and training, stratified. */
+static int split_pool(size_t *list, size_t m, char *const *speaker, const int32_t *label,
+                      uint64_t seed, double vf, double tf, int *assign)
+{
+    struct groups G = {.speaker = speaker, .label = label};
+    if (make_groups(&G, list, m)) return -1;
+    size_t *nt = calloc(G.n + 1, sizeof *nt), *nv = calloc(G.n + 1, sizeof *nv);
+    int rc = !nt || !nv ? -1 : 0;
+    size_t n_test = (size_t)llround(tf * (double)m), n_val = (size_t)llround(vf * (double)m);
+    if (rc == 0) rc = allocate(&G, nt, tf, n_test, seed, 0x7e57);
+    if (rc == 0) {
+        /* validation: its share of each group, out of what test left */
+        for (size_t g = 0; g < G.n; g++) nv[g] = nt[g];
+        rc = allocate(&G, nv, vf, n_val, seed, 0x7a1);
+        for (size_t g = 0; g < G.n; g++) nv[g] -= nt[g];
+    }
+    for (size_t g = 0; rc == 0 && g < G.n; g++) {
+        size_t *grp = G.order + G.start[g], size = G.start[g + 1] - G.start[g];
+        shuffle(grp, size, nn_rng_key(hash_str(seed, speaker[grp[0]]), (uint64_t)label[grp[0]]),
+                0x591);
+        for (size_t k = 0; k < size; k++)
+            assign[grp[k]] = k < nt[g] ? DIST_TEST : k < nt[g] + nv[g] ? DIST_VAL : DIST_TRAIN;
+    }
+    free(nt), free(nv), free(G.start);
+    return rc;
+}
+
 int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how, uint64_t seed,
                double val_frac, double test_frac, int *assign, struct err *e)
 {
@@ -43,37 +148,18 @@ int dist_split(size_t n, char *const *speaker, const int32_t *label, const char 
     }
     if (!(val_frac >= 0 && test_frac >= 0 && val_frac + test_frac < 1))
         return err_set(e, "split fractions %g/%g are invalid", val_frac, test_frac);
-    size_t *grp = malloc((n ? n : 1) * sizeof *grp);
-    char *done = calloc(n ? n : 1, 1);
-    if (!grp || !done) {
-        free(grp), free(done);
-        return err_set(e, "out of memory");
-    }
-    size_t n_held = 0;
+    size_t *pool = malloc((n ? n : 1) * sizeof *pool), m = 0, n_held = 0;
+    if (!pool) return err_set(e, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        assign[i] = DIST_TRAIN;
-        if (held && strcmp(speaker[i], held) == 0) {
-            assign[i] = DIST_TEST;
-            done[i] = 1;
-            n_held++;
-        }
+        int is_held = held && strcmp(speaker[i], held) == 0;
+        assign[i] = is_held ? DIST_TEST : DIST_TRAIN;
+        n_held += (size_t)is_held;
+        if (!is_held) pool[m++] = i;
     }
     double vf = held ? val_frac / (1 - test_frac) : val_frac, tf = held ? 0 : test_frac;
-    for (size_t i = 0; i < n; i++) {
-        if (done[i]) continue;
-        size_t g = 0;
-        for (size_t j = i; j < n; j++)
-            if (!done[j] && label[j] == label[i] && strcmp(speaker[j], speaker[i]) == 0) {
-                grp[g++] = j;
-                done[j] = 1;
-            }
-        shuffle(grp, g, nn_rng_key(hash_str(seed, speaker[i]), (uint64_t)label[i]), 0x591);
-        size_t nt = (size_t)lround(tf * (double)g), nv = (size_t)lround(vf * (double)g);
-        for (size_t k = 0; k < g; k++)
-            assign[grp[k]] = k < nt ? DIST_TEST : k < nt + nv ? DIST_VAL : DIST_TRAIN;
-    }
-    free(grp);
-    free(done);
+    int rc = split_pool(pool, m, speaker, label, seed, vf, tf, assign);
+    free(pool);
+    if (rc) return err_set(e, "out of memory");
     if (held && n_held == 0) return err_set(e, "--split %s: no file of speaker %s", how, held);
     size_t cnt[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++) cnt[assign[i]]++;

@@ -1,13 +1,18 @@
 /* split.h: train/validation/test split of a dataset and the per-epoch shuffle. Pure
  * functions of (file list, seed): identical on every rank, no MPI.
  *
- * "random": stratified by (speaker, label). Each group (in dataset order, i.e. sorted by
- *   path) is shuffled with a counter-based RNG keyed by (seed, group); its first
- *   round(test_frac*n) items go to test, the next round(val_frac*n) to validation, the rest
- *   to training. 70/15/15 by default.
+ * "random": stratified by (speaker, label). The fractions are allocated over the whole
+ *   corpus, not rounded group by group: round(test_frac * N) files go to test and
+ *   round(val_frac * N) to validation, each group getting the floor of its exact share and
+ *   the remaining files going to the groups with the largest remainders (ties broken by a
+ *   hash of the group and the seed). So groups of 10 give 70/15/15 overall, and even groups
+ *   of one file each (40,000 speakers with one file) give the requested sizes. Each group (in
+ *   dataset order, i.e. sorted by path) is shuffled with a counter-based RNG keyed by
+ *   (seed, group); its first files go to test, the next to validation, the rest to training.
+ *   O(n log n). 70/15/15 by default.
  * "speaker:NAME": every file of speaker NAME is the test set (speaker-independent
- *   evaluation); the other speakers' files are split into training and validation, stratified
- *   by (speaker, label), with val_frac / (1 - test_frac) of each group in validation.
+ *   evaluation); the other speakers' files are split into training and validation the same
+ *   way, with val_frac / (1 - test_frac) of them in validation.
  */
 #ifndef SER_SPLIT_H
 #define SER_SPLIT_H

@@ -1,6 +1,7 @@
 /* rng.h: a counter-based random generator: a value is a pure function of its keys, so
  * dropout masks, initial weights and shuffles do not depend on the order of calls, on the
- * batch split or on the rank that draws them (design.md, "How determinism ... is possible").
+ * batch split or on the rank that draws them (README, "Bit-identical results for any number of
+ * ranks").
  *
  * Construction: a chain of splitmix64 finalisers (Steele, Lea, Flood 2014; the mixer of
  * java.util.SplittableRandom), one per key, each key added with a distinct odd constant.

@@ -23,3 +23,13 @@ add_test(NAME exact_compare_ranks
          COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/exact_check.py ${SER_EXACT_DIR}
                  ${SER_EXACT_RANKS})
 set_tests_properties(exact_compare_ranks PROPERTIES FIXTURES_REQUIRED exact_results TIMEOUT 120)
+
+# The communication layer (mpi/comm/comm.c): agreement with the failing rank's message,
+# buffer broadcast, record gathers, reductions; 1 and 3 ranks.
+add_executable(test_comm test_comm.c)
+target_link_libraries(test_comm PRIVATE ser_dist)
+foreach(k 1 3)
+  add_test(NAME comm_np${k}
+           COMMAND ${SER_MPIEXEC} -n ${k} --oversubscribe $<TARGET_FILE:test_comm>)
+  set_tests_properties(comm_np${k} PROPERTIES ENVIRONMENT "${SER_EXACT_ENV}" TIMEOUT 120)
+endforeach()

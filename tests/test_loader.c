@@ -1,4 +1,4 @@
-/* test_loader.c: dsp_loader against ../shared/mfcc.md §1-2 and §10 T9/T10. It writes its own
+/* test_loader.c: dsp_loader against docs/mfcc.md §1-2 and §10 T9/T10. It writes its own
  * files with libsndfile and checks: libsndfile's int->float scaling (16-bit x/32768, u8
  * (x-128)/128, 24-bit x/2^23), the float32 channel mean, offset truncation (0.7 s -> 15434),
  * duration cuts at the native rate, output lengths after libsoxr HQ (5 s / 2 s at 44.1 kHz,
@@ -60,7 +60,7 @@ static struct dsp_loader *loader(double offset)
     dsp_load_default_params(&p);
     p.offset_s = offset;
     struct dsp_loader *l = NULL;
-    struct err e = {{0}};
+    struct err e = {0};
     if (dsp_loader_create(&l, &p, &e)) {
         fprintf(stderr, "FAIL loader: %s\n", e.msg);
         exit(1);
@@ -102,7 +102,7 @@ static double *content(size_t n, int sr, unsigned seed)
 
 static void int_scaling(float *y)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     size_t n = 0;
     /* 16-bit: raw values written with sf_write_int (left-aligned 32-bit -> x << 16) */
     const int i16[] = {-32768, -1, 0, 1, 16384, 32767};
@@ -147,7 +147,7 @@ static void int_scaling(float *y)
 
 static void offsets_and_lengths(float *y)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     size_t n = 0;
     /* offset 0.7 s at 22050 Hz: int(0.7 * 22050) = int(15434.999...) = 15434 */
     int *ramp = malloc(44100 * sizeof *ramp);
@@ -189,7 +189,7 @@ static void offsets_and_lengths(float *y)
     CHECK(memcmp(y, r, 459 * sizeof *y) == 0, "48k 1000: differs from soxr_oneshot HQ");
     CHECK(y[459] == 0.0f && all_zero(y, 459, NOUT), "48k 1000: sample 459 not the pad zero");
     free(d);
-    /* soxr_quality_spec(SOXR_HQ, 0): the recipe mfcc.md §2.1 describes */
+    /* soxr_quality_spec(SOXR_HQ, 0): the recipe docs/mfcc.md §2.1 describes */
     CHECK(q.precision == 20 && q.phase_response == 50 && fabs(q.passband_end - 0.9137437) < 1e-6 &&
               q.stopband_begin == 1.0,
           "SOXR_HQ spec: %g %g %g %g", q.precision, q.phase_response, q.passband_end,
@@ -198,7 +198,7 @@ static void offsets_and_lengths(float *y)
 
 static void policies(float *y)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     size_t n = 0;
     double *d = content(22050, 22050, 5);
     /* 0.3 s and exactly 0.5 s: nothing after the offset */
@@ -237,7 +237,7 @@ static void policies(float *y)
 /* T10 and loader reuse. */
 static void order_and_reuse(float *y)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     size_t n = 0;
     const int sr0 = 24414;
     const size_t total = 4 * (size_t)sr0;

@@ -1,4 +1,4 @@
-/* test_mfcc.c: dsp/mfcc against ../shared/mfcc.md §10 test vectors T1-T8: analytic values
+/* test_mfcc.c: dsp/mfcc against docs/mfcc.md §10 test vectors T1-T8: analytic values
  * (frame counts, periodic Hann sums, Parseval, Slaney filterbank numbers, partition of unity,
  * DCT orthonormality, silence, a bin-aligned sine, the global top_db clamp) and the
  * librosa-derived regression values of the 440 Hz tone (T8). Exits 1 on any failure. */
@@ -25,7 +25,7 @@ static struct dsp_mfcc *make(int n_mfcc, size_t max_samples)
     dsp_mfcc_default_params(&p);
     p.n_mfcc = n_mfcc;
     struct dsp_mfcc *m = NULL;
-    struct err e = {{0}};
+    struct err e = {0};
     if (dsp_mfcc_create(&m, &p, max_samples, &e)) {
         fprintf(stderr, "FAIL create: %s\n", e.msg);
         exit(1);
@@ -319,7 +319,7 @@ static void bad_params(void)
     dsp_mfcc_default_params(&p);
     p.n_mfcc = 200;
     struct dsp_mfcc *m = NULL;
-    struct err e = {{0}};
+    struct err e = {0};
     CHECK(dsp_mfcc_create(&m, &p, 100, &e) == -1 && m == NULL && strstr(e.msg, "n_mfcc"),
           "n_mfcc > n_mels accepted (%s)", e.msg);
     struct dsp_mfcc *ok = make(NQ, 1000);

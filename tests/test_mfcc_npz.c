@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     static float m[40 * 130];
     for (int q = 0; q < 40; q++)
         for (int t = 0; t < 130; t++) m[q * 130 + t] = (float)q * 1000.0f + (float)t * 0.25f;
-    struct err e = {{0}};
+    struct err e = {0};
     const size_t shp[2] = {40, 130};
     CHECK(dist_npy_write(p1, "<f4", 2, shp, m, &e) == 0, "npy: %s", e.msg);
 

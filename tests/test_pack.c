@@ -34,7 +34,7 @@ static int build(struct dsp_pack *p, struct err *e)
 
 static void check_contents(const struct dsp_pack *p)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     const struct dsp_pack_rec *r = dsp_pack_need(p, "t", "weights", DSP_PACK_F32, 6, &e);
     CHECK(r && r->ndim == 2 && r->dims[0] == 2 && r->dims[1] == 3, "weights shape");
     if (r) {
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     const char *dir = argc > 1 ? argv[1] : ".";
     char path[4096];
     snprintf(path, sizeof path, "%s/test_pack.serp", dir);
-    struct err e = {{0}};
+    struct err e = {0};
     struct dsp_pack p = {0};
     CHECK(build(&p, &e) == 0, "build: %s", e.msg);
     CHECK(dsp_pack_add_i64(&p, "step", 1, &e) != 0, "duplicate names must be refused");

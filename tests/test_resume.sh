@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_resume.sh SER CORPUS WORKDIR: checkpoints, exact resume, determinism, signals, failures.
-#  (10-word corpus: 84 training files, batch 8 -> 11 batches per epoch.)
+#  (10-word corpus: 98 training files (70% of 140), batch 8 -> 13 batches per epoch.)
 #  A. 4 epochs straight == 2 epochs + --resume auto to 4 (weights byte-identical, metrics
 #     identical), and == a run stopped by a signal mid-epoch and resumed;
 #  B. --deterministic: np = 1, 2, 3, 4 give byte-identical weights; a run interrupted on np=2
@@ -10,11 +10,12 @@
 #     intact and loadable; --resume auto then completes;
 #  E. NaN in a gradient: exit 3 naming epoch, batch and tensor; last checkpoint intact;
 #  F. a damaged newest checkpoint is refused with a message and the previous one is used;
-#  G. write failures: an unwritable run directory keeps the previous checkpoint (message);
+#  G. write failures: an unwritable run directory is refused at start (exit 2, nothing
+#     changed); one that becomes unwritable during the run keeps its last checkpoint (message);
 #     a full disk with no checkpoint yet stops with exit 2 (skipped where chattr/mount are
 #     not permitted).
 set -uo pipefail
-ser=$1 corpus=$2 work=$3
+ser=$1 corpus=$2 work=$(realpath -m "$3")
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 feat=$work/features.serf
@@ -54,9 +55,10 @@ train 2 --epochs 4 --out "$work/two" --resume auto || fail "resumed half"
 weights "$work/two/last.ckpt" "$work/two.npz"
 same "$work/straight.npz" "$work/two.npz" "2 + 2 epochs"
 same_metrics "$work/straight" "$work/two" "2 + 2 epochs"
-SER_FAULT_SIGNAL_BATCH=17 train 2 --epochs 4 --out "$work/mid"; rc=$?
+SER_FAULT_SIGNAL_BATCH=19 train 2 --epochs 4 --out "$work/mid"; rc=$?
 [[ $rc == 75 ]] || fail "signal mid-epoch: exit $rc, expected 75"
-"$ser" info "$work/mid/last.ckpt" | grep -q "epoch 1 done, batch 7" || fail "mid-epoch position: $("$ser" info "$work/mid/last.ckpt" | grep position)"
+pos=$("$ser" info "$work/mid/last.ckpt" | grep -E '^  train\.(epoch|batch) ' | tr -s ' ' | tr '\n' ';')
+[[ $pos == " train.epoch 1 epochs completed; train.batch 7 batches done in this epoch;" ]] || fail "mid-epoch position: $pos"
 train 2 --epochs 4 --out "$work/mid" --resume auto || fail "resume from mid-epoch"
 weights "$work/mid/last.ckpt" "$work/mid.npz"
 same "$work/straight.npz" "$work/mid.npz" "mid-epoch resume"
@@ -104,8 +106,8 @@ echo "D: kill -9 -> all gone in ${dt}s, checkpoint intact, resumed"
 # E. NaN
 SER_FAULT_NAN_BATCH=20 train 2 --epochs 4 --out "$work/nan" 2> "$work/nan.log"; rc=$?
 [[ $rc == 3 ]] || fail "NaN: exit $rc, expected 3"
-grep -q "non-finite value in conv1.weight at epoch 2, batch 10" "$work/nan.log" || fail "NaN message: $(cat "$work/nan.log")"
-"$ser" info "$work/nan/last.ckpt" | grep -q "epoch 1 done" || fail "NaN: last good checkpoint"
+grep -q "non-finite value in conv1.weight at epoch 2, batch 8" "$work/nan.log" || fail "NaN message: $(cat "$work/nan.log")"
+"$ser" info "$work/nan/last.ckpt" | grep -Eq '^  train\.epoch +1 ' || fail "NaN: last good checkpoint"
 echo "E: NaN -> exit 3 with epoch, batch and tensor"
 
 # F. damaged newest checkpoint -> the previous one
@@ -122,11 +124,22 @@ echo "F: damaged newest checkpoint refused, previous used, result exact"
 train 2 --epochs 1 --out "$work/ro" || fail "run for write test"
 before=$(md5sum < "$work/ro/last.ckpt")
 if chattr +i "$work/ro" 2>/dev/null; then
+  # G1a: a run directory that cannot be written is refused before any training.
   train 2 --epochs 2 --out "$work/ro" --resume auto 2> "$work/ro.log"; rc=$?
   chattr -i "$work/ro"
-  grep -q "previous one is intact" "$work/ro.log" || fail "no write-failure message: $(cat "$work/ro.log")"
+  [[ $rc == 2 ]] && grep -q "ro/config.txt" "$work/ro.log" || fail "unwritable run dir: exit $rc: $(cat "$work/ro.log")"
   [[ $(md5sum < "$work/ro/last.ckpt") == "$before" ]] || fail "previous checkpoint changed"
-  echo "G1: unwritable run directory: reported, previous checkpoint intact (exit $rc)"
+  # G1b: it becomes unwritable during the run: reported, training goes on, checkpoint intact.
+  train 2 --epochs 40 --out "$work/ro2" > "$work/ro2.log" 2>&1 &
+  job=$!
+  for _ in $(seq 300); do sleep 0.1; [[ -f "$work/ro2/last.ckpt" ]] && break; done
+  chattr +i "$work/ro2"; before=$(md5sum < "$work/ro2/last.ckpt")
+  wait $job; rc=$?
+  chattr -i "$work/ro2"
+  grep -q "previous one is intact" "$work/ro2.log" || fail "no write-failure message: $(cat "$work/ro2.log")"
+  [[ $(md5sum < "$work/ro2/last.ckpt") == "$before" ]] || fail "checkpoint changed in a read-only directory"
+  [[ $rc == 2 ]] || fail "read-only run directory: exit $rc, expected 2 (no report)"
+  echo "G1: unwritable run directory: refused at start; during a run: reported, checkpoint intact"
 else
   echo "G1 skipped: chattr not permitted here"
 fi

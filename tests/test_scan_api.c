@@ -108,7 +108,7 @@ int main(void)
     enum { NWANT = sizeof want / sizeof want[0] };
     struct dsp_corpus c;
     memset(&c, 0, sizeof c);
-    struct err e = {{0}};
+    struct err e = {0};
     int rc = dsp_scan(root, 0, &c, &e);
     CHECK(rc == 0, "dsp_scan: %s", e.msg);
     CHECK(c.n == NWANT, "%zu items, expected %d", c.n, NWANT);

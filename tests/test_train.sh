@@ -5,7 +5,8 @@
 #     weights in PyTorch against `ser predict`'s probabilities);
 #  2. data parallelism: one epoch on np = 1, 2, 3, 4 gives the same weights to float rounding,
 #     and a 2-rank run reaches the same test accuracy as 1 rank (train_check.py --compare);
-#  3. bad usage exits 1 with a message; an unwritable run directory exits 2.
+#  3. bad usage exits 1 with a message (also options that contradict each other); an
+#     unwritable run directory exits 2.
 set -euo pipefail
 ser=$1 corpus=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,13 @@ set +e
 printf 'epochs = 2\nbogus = 1\n' > "$work/bad.cfg"
 "$ser" train --config "$work/bad.cfg" 2>"$work/err"; rc=$?
 [[ $rc == 1 ]] && grep -q "unknown key 'bogus'" "$work/err" || fail "bad config: rc=$rc"
+# Options that bound one another are checked before anything runs (a micro-batch larger
+# than the batch overflowed the input buffer in evaluation before).
+"$ser" train "${common[@]}" --deterministic --micro-batch 16 --batch-size 4 --out "$work/mb" \
+  2>"$work/err"; rc=$?
+[[ $rc == 1 ]] && grep -q -- "--micro-batch 16 is larger than --batch-size 4" "$work/err" \
+  || fail "micro-batch > batch: rc=$rc $(cat "$work/err")"
+[[ ! -e "$work/mb" ]] || fail "micro-batch > batch: a run directory was made"
 touch "$work/not-a-dir"
 "${mpi[@]}" -np 2 "$ser" train "${common[@]}" --out "$work/not-a-dir/run" --epochs 1 2>"$work/err"; rc=$?
 [[ $rc == 2 ]] && grep -q "not-a-dir" "$work/err" || fail "unwritable run dir: rc=$rc $(cat "$work/err")"

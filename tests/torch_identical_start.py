@@ -99,7 +99,7 @@ def check(ser, corpus, work, fault, tol):
         return 1
     ckpt = os.path.join(run, "last.ckpt")
     info = subprocess.run([ser, "info", ckpt], capture_output=True, text=True, check=True).stdout
-    steps = int(re.search(r"Adam step (\d+)", info).group(1))
+    steps = int(re.search(r"^  adam\.t +(\d+)", info, re.M).group(1))
     npz = os.path.join(run, "w.npz")
     subprocess.run([ser, "export", ckpt, "--npz", npz], check=True)
     w = np.load(npz)

@@ -1,10 +1,10 @@
 /* exact.h: order-independent, bit-exact sums across MPI ranks (for --deterministic training).
  *
- * Two tools, both built on integer addition (associative, so MPI_SUM on integers gives the
- * same bits whatever the rank count, the distribution of the terms and their order):
+Built on integer addition (associative, so a sum of integers gives the same bits whatever
+ * the rank count, the distribution of the terms and their order):
  *
- * 1. struct dist_exact: sums of float vectors (micro-batch gradients) in 64-bit fixed point,
- *    design.md "How determinism across rank counts is possible". The vector of n floats is
+ * struct dist_exact: sums of float vectors (micro-batch gradients) in 64-bit fixed point,
+ *    (README, "Bit-identical results for any number of ranks"). The vector of n floats is
  *    cut into nseg segments (the model's tensors); each segment gets one scale 2^-shift,
  *    agreed by an MPI_Allreduce(MAX) of the segment's largest magnitude M over all the terms:
  *        shift = 62 - ceil(log2(total_terms)) - e,   M = f * 2^e, f in [0.5, 1)  (frexp)
@@ -17,45 +17,41 @@
  *    T <= 64) lands on the grid exactly; smaller values lose relative precision, which does
  *    not matter for training. Cycle, every round (e.g. every global batch):
  *        dist_exact_observe(v_j) for every local term    (local; maxima only)
- *        dist_exact_agree(comm, T)                        (collective)
+ *        dist_exact_agree(comm, T, &flag)                 (collective: MAX)
  *        dist_exact_add(v_j) for the same local terms     (local)
- *        dist_exact_finish(comm, scale, out)              (collective; starts the next round)
+ *        dist_exact_finish(comm, scale, out, extra)       (collective: SUM; next round)
  *    The terms must therefore be kept (or recomputed bit-identically) between observe and
  *    add: in deterministic mode a rank holds its micro-batch gradients of one global batch.
  *    Both collectives must be called by every rank of comm, also by ranks with no terms.
- *    Memory: n + 2 int64 for the accumulator (plus the caller's kept terms). An exact
- *    accumulator per element (as dist_xsum below) would need no observe pass but 67 words
- *    per element and 67 times the allreduce volume, hence the agreed scale for vectors.
+ *    Each round is exactly two collectives, and the caller's per-round scalars ride in
+ *    them: an integer flag in the MAX (e.g. "a signal arrived"), n_extra int64 values in
+ *    the SUM (loss in fixed point, counts), so a training step synchronises twice in all.
+ *    Memory: n + 2 + n_extra int64 for the accumulator (plus the caller's kept terms). An
+ *    exact accumulator per element (a superaccumulator) would need no observe pass but 67
+ *    words per element and 67 times the allreduce volume, hence the agreed scale.
  *
- * 2. struct dist_xsum: an exact accumulator for doubles (loss sums, metric sums, counts):
- *    a fixed-point number covering the whole double range (2^-1088 .. 2^1056 in 67 signed
- *    32-bit digits held in int64 words), so any multiset of finite doubles sums EXACTLY;
- *    dist_xsum_value rounds the exact sum once, to nearest-even: the result is the correctly
- *    rounded sum, identical on every rank and for every distribution. Per-rank partial sums
- *    must be accumulated with dist_xsum_add as well (a plain double loop on each rank would
- *    already depend on how the samples were sharded).
- *
- * Both assume the default rounding mode (round to nearest) for int64 -> double conversion.
+ * It assumes the default rounding mode (round to nearest) for int64 -> double conversion.
  */
 #ifndef SER_EXACT_H
 #define SER_EXACT_H
 
-#include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpi/comm/comm.h"
 #include "ser/err.h"
 
-/* ---- 1. float vectors in per-segment fixed point ---- */
-
 struct dist_exact {
-    size_t n;             /* floats per vector */
-    size_t nseg;          /* segments */
-    size_t *offsets;      /* [nseg + 1]: segment s is [offsets[s], offsets[s+1]) (a copy) */
-    float *maxabs;        /* [nseg]: largest |value| observed (locally; after agree: globally) */
-    int *shift;           /* [nseg]: agreed scale 2^-shift (0 for all-zero segments) */
-    double *mul;          /* [nseg]: 2^shift */
-    int64_t *acc;         /* [n + 2]: fixed-point sums, then [n] = terms added, [n+1] = misuse */
+    size_t n;        /* floats per vector */
+    size_t nseg;     /* segments */
+    size_t *offsets; /* [nseg + 1]: segment s is [offsets[s], offsets[s+1]) (a copy) */
+    float *maxabs;   /* [nseg]: largest |value| observed (locally; after agree: globally) */
+    int *shift;      /* [nseg]: agreed scale 2^-shift (0 for all-zero segments) */
+    double *mul;     /* [nseg]: 2^shift */
+    int64_t *acc;    /* [n + 2 + n_extra]: fixed-point sums, [n] = terms added,
+                        [n+1] = misuse, then the caller's extra sums */
+    size_t n_extra;
+    double *maxbuf;       /* [nseg + 5]: the MAX message of agree */
     uint64_t total_terms; /* T of the current round (after agree) */
     long bad_seg;         /* after a failed agree: lowest segment with a non-finite value */
     long local_bad;       /* this round: lowest segment with a non-finite value here, or -1 */
@@ -64,10 +60,11 @@ struct dist_exact {
 };
 
 /* Sets up x for vectors of n floats cut into nseg segments by offsets[nseg + 1]
- * (offsets[0] = 0, non-decreasing, offsets[nseg] = n; copied). Returns 0, or -1 with e
- * (bad offsets, out of memory). Free with dist_exact_free, also after a failed init. */
+ * (offsets[0] = 0, non-decreasing, offsets[nseg] = n; copied), with n_extra int64 values
+ * summed along in every finish. Returns 0, or -1 with e (bad offsets, out of memory). Free
+ * with dist_exact_free, also after a failed init. */
 int dist_exact_init(struct dist_exact *x, size_t n, size_t nseg, const size_t *offsets,
-                    struct err *e);
+                    size_t n_extra, struct err *e);
 void dist_exact_free(struct dist_exact *x);
 
 /* Phase 1 (local): notes the per-segment maxima of one term v[n]. Returns 0, or 1 if v holds
@@ -80,8 +77,11 @@ int dist_exact_observe(struct dist_exact *x, const float *v);
  * accumulator. Returns 0, or -1 on every rank with e: a non-finite value was observed (e and
  * x->bad_seg name the lowest such segment, the same on every rank), or ranks passed
  * different total_terms, or observe/agree/add/finish were called out of order. After a
- * failure x is reset for a new round (x->bad_seg still names the bad segment). */
-int dist_exact_agree(struct dist_exact *x, MPI_Comm comm, uint64_t total_terms, struct err *e);
+ * failure x is reset for a new round (x->bad_seg still names the bad segment).
+ * *flag (may be NULL): in, this rank's value (>= 0); out, the largest over the ranks (also
+ * after a failure). */
+int dist_exact_agree(struct dist_exact *x, struct dist_comm *comm, uint64_t total_terms, int *flag,
+                     struct err *e);
 
 /* Phase 3 (local): acc += round_half_even(v * 2^shift) per element. Every |v[i]| must be at
  * most its segment's agreed maximum (true for the terms that were observed), and a rank may
@@ -93,36 +93,10 @@ int dist_exact_add(struct dist_exact *x, const float *v);
  * out[i] = (float)(acc[i] * 2^-shift * scale) (rounded in double, then to float once more;
  * scale is e.g. 1 / global batch; out[n] may alias nothing of x). Then resets x for the next
  * round. Returns 0, or -1 on every rank with e if some rank added a term larger than the
- * agreed maximum or more than total_terms terms were added in all (out is then not written). */
-int dist_exact_finish(struct dist_exact *x, MPI_Comm comm, double scale, float *out, struct err *e);
-
-/* ---- 2. exact sums of doubles ---- */
-
-enum { DIST_XSUM_WORDS = 67 };
-
-struct dist_xsum {
-    int64_t w[DIST_XSUM_WORDS]; /* w[k] has weight 2^(32 k - 1088) */
-    uint32_t adds;              /* adds since the last carry propagation */
-    int nonfinite;              /* a NaN or infinity was added */
-};
-
-void dist_xsum_zero(struct dist_xsum *a);
-/* a += v exactly. Returns 0, or -1 if v is NaN or infinite (remembered in a->nonfinite). */
-int dist_xsum_add(struct dist_xsum *a, double v);
-/* a += b exactly (b unchanged). */
-void dist_xsum_merge(struct dist_xsum *a, const struct dist_xsum *b);
-/* The exact sum rounded to the nearest double (ties to even; an exact zero is +0); +-inf if
- * it overflows, NaN if a non-finite value was added. Does not change the value of a. */
-double dist_xsum_value(const struct dist_xsum *a);
-/* Collective: a[k] (k < n) becomes the exact sum of every rank's a[k], on every rank. Returns
- * 0, or -1 on every rank with e (out of memory on some rank). Non-finite input is carried
- * through (dist_xsum_value then gives NaN). At most 2^31 ranks. */
-int dist_xsum_allreduce(MPI_Comm comm, struct dist_xsum *a, size_t n, struct err *e);
-
-/* Convenience for small arrays: out[k] = correctly rounded exact sum over the ranks of in[k]
- * (in and out may be the same array). Returns 0, or -1 on every rank with e if any rank
- * passed a NaN or infinity (naming the lowest such index; out holds NaN at every such index) or
- * memory ran out. */
-int dist_exact_sum_doubles(MPI_Comm comm, const double *in, double *out, size_t n, struct err *e);
+ * agreed maximum or more than total_terms terms were added in all (out is then not written).
+ * extra[n_extra] (NULL: zeros, result not returned): in, this rank's values; out, their sums
+ * over the ranks (also when -1 is returned). */
+int dist_exact_finish(struct dist_exact *x, struct dist_comm *comm, double scale, float *out,
+                      int64_t *extra, struct err *e);
 
 #endif

@@ -1,0 +1,73 @@
+/* train_run.h: what the parts of `ser train` share (train.c: the training loop;
+ * train_setup.c: run directory, data, model and resume; train_ckpt.c: checkpoint files).
+ * Internal to the trainer.
+ */
+#ifndef SER_TRAIN_RUN_H
+#define SER_TRAIN_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpi/comm/comm.h"
+#include "mpi/comm/exact.h"
+#include "mpi/dataset.h"
+#include "mpi/signals.h"
+#include "mpi/split.h"
+#include "mpi/state.h"
+#include "mpi/train.h"
+#include "nn/model.h"
+
+/* Per-step scalars reduced with the gradient (after it in the model's gradient buffer, or
+ * as extra sums of the exact reduction): loss sum, correct predictions, a stop request and
+ * a non-finite loss. */
+enum { X_LOSS, X_CORRECT, X_STOP, X_NONFINITE, X_COUNT };
+
+struct run {
+    struct dist_comm *comm;
+    int rank, size;
+    struct dist_train_cfg cfg;
+    struct dist_dataset ds; /* every sample's features, normalised in place */
+    int *assign;            /* [n] DIST_TRAIN / DIST_VAL / DIST_TEST */
+    size_t *idx[3], cnt[3]; /* the samples of each subset */
+    size_t dim;             /* floats per sample */
+    size_t maxb;            /* the most samples one step or evaluation call sees:
+                               min(--batch-size, the largest subset) */
+    struct nn_model *model;
+    struct dist_state st; /* the live training state: exactly what a checkpoint holds */
+    size_t hist_rows;     /* capacity of st.hist */
+    /* buffers planned once at setup; the step never allocates */
+    float *xb;     /* [batch][dim] inputs of this rank's part of a batch */
+    int *yb;       /* [batch] */
+    uint64_t *ids; /* [batch] global sample indices (dropout keys) */
+    float *probs;  /* [batch][classes] */
+    size_t *perm;  /* [train] this epoch's order */
+    /* --deterministic */
+    struct dist_exact exact;
+    float *mb_grads; /* [mb_max][nparams] this rank's micro-batch gradients of a batch */
+    size_t mb_max;
+    /* bookkeeping */
+    struct dist_faults faults;
+    int have_ckpt;          /* a resumable checkpoint exists in the run directory */
+    int lock_fd;            /* rank 0: RUN_DIR/.ser.lock, flock'ed for the whole run (0: none) */
+    double t_start;         /* wall clock at start */
+    double train_s, comm_s; /* training time and its part in collectives (this rank) */
+    const char *bad_what;   /* tensor with a non-finite gradient, or NULL */
+    int argc;               /* the command line, re-applied over a resumed configuration */
+    char **argv;
+};
+
+/* train_setup.c */
+int dist_train_setup(struct run *r, struct err *e);
+void dist_train_free(struct run *r);
+/* train_ckpt.c: rank 0 writes last.ckpt (+ prev.ckpt, epoch-NNNN.ckpt) and, if write_best,
+ * best.ckpt; collective. Returns 0, or -1 (class SER_EXIT_IO) when no checkpoint can be
+ * written at all (none exists to resume from). Also rewrites metrics.tsv. */
+int dist_train_checkpoint(struct run *r, int write_best, int epoch_end, struct err *e);
+/* Rank 0: the newest resumable checkpoint in dir (empty string: none). Damaged ones are
+ * skipped with a message; -1 with e when checkpoint files exist but none can be resumed
+ * (never start over silently). */
+int dist_train_find_resume(const char *dir, char *out, size_t n, int quiet, struct err *e);
+/* train.c: returns 0, or -1 on every rank with e filled (e->code: the exit status). */
+int dist_train_fit(struct run *r, struct err *e);
+
+#endif

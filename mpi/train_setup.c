@@ -1,0 +1,539 @@
+/* train_setup.c: everything `ser train` does before and around the training loop
+ * (train.c): options, the run directory, the checkpoint to resume from and its stored
+ * configuration, the features, the split, the normalisation, the model and every buffer
+ * the loop needs (planned once: the training step never allocates), config.txt and
+ * split.csv. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dsp/file.h"
+#include "dsp/scan.h"
+#include "mpi/classify.h"
+#include "mpi/commands.h"
+#include "mpi/csv.h"
+#include "mpi/extract.h"
+#include "mpi/memory.h"
+#include "mpi/progress.h"
+#include "mpi/train_run.h"
+#include "nn/gemm.h"
+
+#ifndef SER_VERSION
+#define SER_VERSION "dev"
+#endif
+
+_Static_assert(NN_GRAD_EXTRA >= X_COUNT, "the per-step scalars ride after the gradient");
+
+static int mkdir_p(const char *path, struct err *e)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return err_set(e, "%s: path too long", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return err_io(e, "%s: cannot create directory: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return err_io(e, "%s: cannot create directory: %s", buf, strerror(errno));
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) return err_io(e, "%s: not a directory", buf);
+    return 0;
+}
+
+/* What a run directory holds, apart from its lock file. */
+struct dir_survey {
+    int entries, is_run, has_ckpt;
+};
+
+static int is_ckpt_name(const char *name)
+{
+    size_t l = strlen(name);
+    return l > 5 && strcmp(name + l - 5, ".ckpt") == 0 && strcmp(name, "best.ckpt") != 0;
+}
+
+static void survey(const char *dir, struct dir_survey *s)
+{
+    memset(s, 0, sizeof *s);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, ".ser.lock") == 0)
+            continue;
+        s->entries++;
+        if (is_ckpt_name(de->d_name)) s->has_ckpt = s->is_run = 1;
+        if (strcmp(de->d_name, "split.csv") == 0) {
+            char path[4400], head[32] = "";
+            snprintf(path, sizeof path, "%s/split.csv", dir);
+            FILE *f = fopen(path, "r");
+            if (f && fgets(head, sizeof head, f) && strcmp(head, "path,speaker,label,split\n") == 0)
+                s->is_run = 1;
+            if (f) fclose(f);
+        }
+    }
+    if (d) closedir(d);
+}
+
+/* Removes the checkpoints of the run being replaced (--overwrite), so that --resume auto
+ * can never pick one of them up later. */
+static void remove_checkpoints(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (is_ckpt_name(de->d_name) || strcmp(de->d_name, "best.ckpt") == 0) unlink(path);
+    }
+    if (d) closedir(d);
+}
+
+/* Rank 0: creates and locks the run directory, and refuses to write where that would
+ * destroy something: another run in progress (the lock), a resumable run when not resuming,
+ * a directory of other files. --overwrite lifts the last two. */
+static int claim_run_dir(struct run *r, int resuming, struct err *e)
+{
+    const struct dist_train_cfg *c = &r->cfg;
+    char path[4400];
+    struct stat st;
+    if (mkdir_p(c->out, e)) return -1;
+    snprintf(path, sizeof path, "%s/.ser.lock", c->out);
+    int had_lock = lstat(path, &st) == 0;
+    r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (r->lock_fd < 0) return err_io(e, "%s: cannot create: %s", path, strerror(errno));
+    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(r->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        return err_set(e, "%s: another ser run is using this directory (pid %s)", c->out,
+                       pid[0] ? pid : "unknown");
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(r->lock_fd, 0) != 0 || pwrite(r->lock_fd, pid, (size_t)n, 0) != n)
+        return err_io(e, "%s: cannot write: %s", path, strerror(errno));
+    struct dir_survey s;
+    survey(c->out, &s);
+    int refuse = (s.entries && !s.is_run) || (s.has_ckpt && !resuming);
+    if (refuse && !c->overwrite && !had_lock) unlink(path); /* leave the directory as it was */
+    if (s.entries && !s.is_run && !c->overwrite)
+        return err_set(e,
+                       "%s: not empty and not a ser run directory: will not write into it "
+                       "(choose a new directory, or --overwrite)",
+                       c->out);
+    if (s.has_ckpt && !resuming && !c->overwrite)
+        return err_set(e,
+                       "%s: holds a run that can be resumed: continue it with --resume auto, "
+                       "or start over with --overwrite",
+                       c->out);
+    if (c->overwrite && !resuming) remove_checkpoints(c->out);
+    return 0;
+}
+
+/* Rank 0 picks the run directory and the checkpoint to resume from; all ranks learn them. */
+static int choose_run(struct run *r, char *resume, size_t n, struct err *e)
+{
+    struct dist_train_cfg *c = &r->cfg;
+    int rc = 0;
+    resume[0] = 0;
+    if (r->rank == 0) {
+        int automatic = strcmp(c->resume, "auto") == 0;
+        if (c->resume[0] && !automatic) {
+            snprintf(resume, n, "%s", c->resume);
+            if (!c->out[0]) { /* the checkpoint's own directory */
+                snprintf(c->out, sizeof c->out, "%s", c->resume);
+                char *slash = strrchr(c->out, '/');
+                snprintf(slash ? slash : c->out, sizeof c->out, "%s", slash ? "" : ".");
+            }
+        }
+        if (!c->out[0] && automatic) rc = err_set(e, "--resume auto needs --out RUN_DIR");
+        if (!c->out[0]) {
+            time_t t = time(NULL);
+            struct tm tm;
+            localtime_r(&t, &tm);
+            strftime(c->out, sizeof c->out, "results/%Y%m%d-%H%M%S", &tm);
+        }
+        if (rc == 0) rc = claim_run_dir(r, c->resume[0] != 0, e);
+        if (rc == 0 && automatic) rc = dist_train_find_resume(c->out, resume, n, c->quiet, e);
+    }
+    if (dist_agree(r->comm, rc ? err_exit_code(e) : 0, e)) return -1;
+    dist_bcast(r->comm, c->out, sizeof c->out, 0);
+    dist_bcast(r->comm, resume, n, 0);
+    return 0;
+}
+
+/* Reads the checkpoint on rank 0 (ranks need not share a file system), decodes it on every
+ * rank, and re-applies its stored configuration under the options of this command line. */
+static int load_resume(struct run *r, const char *path, struct dist_state *ck, struct err *e)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char *text = NULL;
+    int rc = r->rank == 0 ? cli_read_text(path, (size_t)1 << 34, &text, &len, e) : 0;
+    buf = (unsigned char *)text;
+    if (dist_agree(r->comm, rc ? err_exit_code(e) : 0, e) ||
+        dist_bcast_buffer(r->comm, &buf, &len, 0, e)) {
+        free(buf);
+        return -1;
+    }
+    int train = 0;
+    rc = dist_state_decode(ck, buf, len, path, &train, e);
+    free(buf);
+    if (rc == 0 && !train)
+        rc = err_set(e,
+                     "%s: holds no training state (a model-only checkpoint such as "
+                     "best.ckpt cannot be resumed)",
+                     path);
+    if (rc == 0) {
+        char out[sizeof r->cfg.out];
+        memcpy(out, r->cfg.out, sizeof out);
+        cli_defaults(&dist_train_options, &r->cfg);
+        int pos;
+        rc = cli_config_text(&dist_train_options, ck->config, strlen(ck->config), path,
+                             CLI_RUN_LOCAL, &r->cfg, e);
+        if (rc == 0 && cli_parse(&dist_train_options, r->argc, r->argv, &r->cfg, &pos) != CLI_OK)
+            rc = err_set(e, "the command line does not apply over %s's configuration", path);
+        memcpy(r->cfg.out, out, sizeof out);
+    }
+    return rc;
+}
+
+/* Per-coefficient mean and std (population) over all frames of the training samples, in
+ * double and in sample order: every rank computes the same bits from the same data without
+ * communicating. Then every sample is normalised in place. */
+static void normalise(struct run *r)
+{
+    size_t C = r->ds.n_mfcc, T = r->ds.frames, n = r->cnt[DIST_TRAIN];
+    for (size_t c = 0; c < C; c++) {
+        double s = 0, ss = 0;
+        for (size_t k = 0; k < n; k++) {
+            const float *x = r->ds.x + r->idx[DIST_TRAIN][k] * r->dim + c * T;
+            for (size_t t = 0; t < T; t++) s += x[t];
+        }
+        double cnt = (double)n * (double)T, m = s / cnt;
+        for (size_t k = 0; k < n; k++) {
+            const float *x = r->ds.x + r->idx[DIST_TRAIN][k] * r->dim + c * T;
+            for (size_t t = 0; t < T; t++) ss += (x[t] - m) * (x[t] - m);
+        }
+        double sd = sqrt(ss / cnt);
+        r->st.mean[c] = (float)m;
+        r->st.std[c] = (float)(sd > 1e-8 ? sd : 1e-8);
+    }
+    for (size_t i = 0; i < r->ds.n; i++)
+        dist_normalise(r->ds.x + i * r->dim, C, T, r->st.mean, r->st.std);
+}
+
+/* A classifier needs at least two classes to learn; a class without training files can
+ * never be predicted (warned about). */
+static int check_classes(const struct run *r, struct err *e)
+{
+    size_t per[DSP_N_LABELS] = {0}, present = 0;
+    for (size_t k = 0; k < r->cnt[DIST_TRAIN]; k++) per[r->ds.label[r->idx[DIST_TRAIN][k]]]++;
+    char missing[256] = "";
+    for (int c = 0; c < DSP_N_LABELS; c++) {
+        if (per[c])
+            present++;
+        else
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s",
+                     dsp_label_names[c]);
+    }
+    if (present < 2)
+        return err_set(e, "%s: the training set holds %zu class%s: a classifier needs at least 2",
+                       r->cfg.data, present, present == 1 ? "" : "es");
+    if (missing[0] && r->rank == 0)
+        fprintf(stderr, "ser train: warning: no training files for:%s (never predicted)\n",
+                missing);
+    return 0;
+}
+
+/* The split and the sample lists of each subset. */
+static int split_data(struct run *r, struct err *e)
+{
+    size_t n = r->ds.n ? r->ds.n : 1;
+    r->assign = malloc(n * sizeof *r->assign);
+    for (int s = 0; s < 3; s++) r->idx[s] = malloc(n * sizeof *r->idx[s]);
+    if (!r->assign || !r->idx[0] || !r->idx[1] || !r->idx[2]) return err_set(e, "out of memory");
+    if (dist_split(r->ds.n, r->ds.speaker, r->ds.label, r->cfg.split, (uint64_t)r->cfg.seed,
+                   r->cfg.val_frac, r->cfg.test_frac, r->assign, e))
+        return -1;
+    for (size_t i = 0; i < r->ds.n; i++) r->idx[r->assign[i]][r->cnt[r->assign[i]]++] = i;
+    size_t most = r->cnt[0] > r->cnt[1] ? r->cnt[0] : r->cnt[1];
+    most = most > r->cnt[2] ? most : r->cnt[2];
+    r->maxb = (size_t)r->cfg.batch < most ? (size_t)r->cfg.batch : most;
+    return check_classes(r, e);
+}
+
+/* What the run will allocate per rank, against --max-memory, before allocating it. */
+static int check_memory(const struct run *r, const char *spec_text, struct err *e)
+{
+    struct nn_model_cost c;
+    size_t B = r->maxb, K = DSP_N_LABELS;
+    int rc = spec_text
+                 ? nn_model_estimate_from_text(spec_text, r->ds.n_mfcc, r->ds.frames, K, B, &c, e)
+                 : nn_model_estimate(r->cfg.model, r->ds.n_mfcc, r->ds.frames, K, B, &c, e);
+    if (rc) return -1;
+    double p = (double)c.params_bytes, feat = (double)r->ds.n * (double)r->dim * 4;
+    double mb = 0;
+    if (r->cfg.deterministic) {
+        double nmb = ceil((double)B / (double)r->cfg.micro_batch);
+        mb = ceil(nmb / r->size) * p;
+    }
+    double need = (double)c.total_bytes + 3 * p + mb + feat + (double)B * (double)r->dim * 4;
+    char detail[256], a[32], b[32], f[32];
+    dist_format_bytes((double)c.total_bytes, a, sizeof a);
+    dist_format_bytes(3 * p + mb, b, sizeof b);
+    dist_format_bytes(feat, f, sizeof f);
+    snprintf(detail, sizeof detail,
+             "%zu parameters; model with activations for %zu samples %s, Adam moments and best "
+             "weights%s %s, features %s",
+             c.nparams, B, a, mb > 0 ? " and micro-batch gradients" : "", b, f);
+    return dist_memory_check(need,
+                             dist_memory_limit(r->cfg.max_memory, dist_comm_node_size(r->comm)),
+                             "the run", detail, e);
+}
+
+/* The live training state: scalars from the options, arrays in buffers owned by the run. */
+static int init_state(struct run *r, const char *spec_text, struct err *e)
+{
+    struct dist_state *st = &r->st;
+    size_t B = r->maxb, K = DSP_N_LABELS;
+    if (check_memory(r, spec_text, e)) return -1;
+    int rc =
+        spec_text
+            ? nn_model_create_from_text(&r->model, spec_text, r->ds.n_mfcc, r->ds.frames, K, B, e)
+            : nn_model_create(&r->model, r->cfg.model, r->ds.n_mfcc, r->ds.frames, K, B, e);
+    if (rc) return -1;
+    nn_model_init(r->model, (uint64_t)r->cfg.seed);
+    size_t np = nn_model_nparams(r->model);
+    if (nn_adam_init(&st->adam, np, r->cfg.lr, e)) return -1;
+    st->adam.weight_decay = r->cfg.weight_decay;
+    st->version = SER_VERSION;
+    st->spec = (char *)nn_model_spec(r->model);
+    if (strlen(st->spec) >= sizeof r->cfg.model)
+        return err_set(e, "the model spec is longer than %zu bytes", sizeof r->cfg.model - 1);
+    snprintf(r->cfg.model, sizeof r->cfg.model, "%s", st->spec); /* config.txt: the spec */
+    st->in_channels = (int64_t)r->ds.n_mfcc;
+    st->in_len = (int64_t)r->ds.frames;
+    st->n_classes = (int64_t)K;
+    st->params = r->ds.params;
+    st->nparams = (int64_t)np;
+    st->weights = nn_model_params(r->model);
+    st->seed = r->cfg.seed;
+    st->mbatch = r->cfg.batch;
+    st->split = r->cfg.split;
+    st->split_hash = dist_split_hash(r->ds.n, r->ds.path, r->assign);
+    st->list_hash = r->ds.list_hash;
+    int mode_max = strcmp(r->cfg.monitor, "val_accuracy") == 0;
+    dist_stopper_init(&st->stopper, mode_max, r->cfg.min_delta, (int)r->cfg.patience);
+    dist_plateau_init(&st->plateau, mode_max, r->cfg.lr_factor, (int)r->cfg.lr_patience, 1e-4,
+                      (int)r->cfg.lr_cooldown, r->cfg.min_lr);
+    r->hist_rows = (size_t)r->cfg.epochs;
+    st->mean = malloc(r->ds.n_mfcc * sizeof *st->mean);
+    st->std = malloc(r->ds.n_mfcc * sizeof *st->std);
+    st->best = malloc(np * sizeof *st->best);
+    st->hist = calloc(r->hist_rows * DIST_H_COLS, sizeof *st->hist);
+    st->config = cli_dump(&dist_train_options, &r->cfg);
+    if (!st->mean || !st->std || !st->best || !st->hist || !st->config)
+        return err_set(e, "out of memory");
+    memcpy(st->best, st->weights, np * sizeof *st->best);
+    return 0;
+}
+
+/* The buffers of the step, sized once for the largest batch of this rank. */
+static int plan_buffers(struct run *r, struct err *e)
+{
+    size_t B = r->maxb, np = nn_model_nparams(r->model);
+    size_t nt = nn_model_ntensors(r->model), K = (size_t)r->st.n_classes;
+    r->xb = malloc(B * r->dim * sizeof *r->xb);
+    r->yb = malloc(B * sizeof *r->yb);
+    r->ids = malloc(B * sizeof *r->ids);
+    r->probs = malloc(B * K * sizeof *r->probs);
+    r->perm = malloc((r->cnt[DIST_TRAIN] ? r->cnt[DIST_TRAIN] : 1) * sizeof *r->perm);
+    if (!r->xb || !r->yb || !r->ids || !r->probs || !r->perm) return err_set(e, "out of memory");
+    if (!r->cfg.deterministic) return 0;
+    size_t M = (size_t)r->cfg.micro_batch, nmb = (B + M - 1) / M;
+    r->mb_max = (nmb + (size_t)r->size - 1) / (size_t)r->size;
+    r->mb_grads = malloc(r->mb_max * np * sizeof *r->mb_grads);
+    size_t *off = malloc((nt + 1) * sizeof *off);
+    if (!r->mb_grads || !off) {
+        free(off);
+        return err_set(e, "out of memory for %zu micro-batch gradients", r->mb_max);
+    }
+    for (size_t i = 0; i < nt; i++) off[i] = nn_model_tensor(r->model, i)->offset;
+    off[nt] = np;
+    int rc = dist_exact_init(&r->exact, np, nt, off, X_COUNT, e);
+    free(off);
+    return rc;
+}
+
+/* A resumed run continues exactly where the checkpoint left it. */
+static int restore(struct run *r, const struct dist_state *ck, const char *what, struct err *e)
+{
+    const char *field = dist_state_mismatch(ck, &r->st);
+    if (field)
+        return err_set(e,
+                       "%s: its %s differs from this run's (model, features, corpus and split "
+                       "must be those the run started with)",
+                       what, field);
+    if (ck->epoch > r->cfg.epochs)
+        return err_set(e, "%s: already trained %lld epochs, more than --epochs %ld", what,
+                       (long long)ck->epoch, r->cfg.epochs);
+    if (ck->batch > 0 && ck->mbatch != r->cfg.batch)
+        return err_set(e,
+                       "%s: stopped in the middle of an epoch with --batch-size %lld; resume "
+                       "with that batch size (or from an epoch boundary)",
+                       what, (long long)ck->mbatch);
+    size_t B = (size_t)r->cfg.batch, n = r->cnt[DIST_TRAIN];
+    if ((size_t)ck->batch >= (n + B - 1) / B && ck->batch > 0)
+        return err_set(e, "%s: batch position %lld is past the end of an epoch", what,
+                       (long long)ck->batch);
+    int mode_max = r->st.stopper.mode_max; /* from --monitor */
+    if (ck->stopper.mode_max != mode_max)
+        return err_set(e, "%s: monitored %s; --monitor cannot change when a run resumes", what,
+                       ck->stopper.mode_max ? "val_accuracy" : "val_loss");
+    struct dist_stopper es = r->st.stopper;
+    struct dist_plateau rlr = r->st.plateau;
+    if (dist_state_restore(&r->st, ck, r->hist_rows, e)) return -1;
+    /* The callbacks keep their progress; their settings are this command line's. */
+    r->st.stopper.patience = es.patience, r->st.stopper.min_delta = es.min_delta;
+    r->st.plateau.factor = rlr.factor, r->st.plateau.patience = rlr.patience;
+    r->st.plateau.cooldown = rlr.cooldown, r->st.plateau.min_lr = rlr.min_lr;
+    r->st.mbatch = r->cfg.batch;
+    r->have_ckpt = 1;
+    return 0;
+}
+
+/* config.txt and split.csv (rank 0). */
+static int write_run_files(struct run *r, struct err *e)
+{
+    static const char *names[3] = {"train", "val", "test"};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.txt", r->cfg.out);
+    if (dsp_write_atomic(path, r->st.config, strlen(r->st.config), NULL, e)) return -1;
+    snprintf(path, sizeof path, "%s/split.csv", r->cfg.out);
+    struct dist_csv csv;
+    if (dist_csv_open(&csv, path, "path,speaker,label,split", e)) return -1;
+    dist_csv_row(&csv, 4, "path", "speaker", "label", "split");
+    for (size_t i = 0; i < r->ds.n; i++)
+        dist_csv_row(&csv, 4, r->ds.path[i], r->ds.speaker[i], dsp_label_names[r->ds.label[i]],
+                     names[r->assign[i]]);
+    return dist_csv_close(&csv, path, e);
+}
+
+/* Features, split, model, buffers; the checkpoint's state if resuming. Collective. */
+static int prepare(struct run *r, const char *resume, struct dist_state *ck, struct err *e)
+{
+    struct dist_train_cfg *c = &r->cfg;
+    if (!c->features[0]) {
+        size_t l = strlen(c->data);
+        while (l > 1 && c->data[l - 1] == '/') l--;
+        snprintf(c->features, sizeof c->features, "%.*s.features.serf", (int)l, c->data);
+    }
+    if (c->deterministic && c->threads != 1) {
+        if (r->rank == 0 && !c->quiet)
+            fprintf(stderr, "ser train: --deterministic uses 1 BLAS thread per rank\n");
+        c->threads = 1;
+    }
+    int rc = 0;
+    nn_set_threads((int)c->threads);
+    struct dist_extract_opts xo = {.data = c->data,
+                                   .out = c->features,
+                                   .all_ranks = 1,
+                                   .verbose = !c->quiet,
+                                   .expect_list = resume[0] ? ck->list_hash : 0};
+    dsp_features_default_params(&xo.params);
+    int xr = dist_extract(r->comm, &xo, &r->ds, e);
+    if (xr < 0) return -1;
+    if (xr > 0 && r->rank == 0)
+        fprintf(stderr, "ser train: warning: feature cache not written: %s\n", e->msg);
+    r->dim = r->ds.n_mfcc * r->ds.frames;
+    rc = split_data(r, e);
+    if (rc == 0) rc = init_state(r, resume[0] ? ck->spec : NULL, e);
+    if (rc == 0) normalise(r);
+    if (rc == 0) rc = plan_buffers(r, e);
+    if (rc == 0 && resume[0]) rc = restore(r, ck, resume, e);
+    if (dist_agree(r->comm, rc ? err_exit_code(e) : 0, e)) return -1;
+    rc = r->rank == 0 ? write_run_files(r, e) : 0;
+    return dist_agree(r->comm, rc ? err_exit_code(e) : 0, e) ? -1 : 0;
+}
+
+int dist_train_setup(struct run *r, struct err *e)
+{
+    char resume[4400];
+    struct dist_state ck = {0};
+    r->t_start = dist_now();
+    dist_faults_init(&r->faults, r->rank, r->size);
+    int rc = choose_run(r, resume, sizeof resume, e);
+    if (rc == 0 && resume[0]) {
+        rc = load_resume(r, resume, &ck, e);
+        rc = dist_agree(r->comm, rc ? err_exit_code(e) : 0, e) ? -1 : 0;
+    }
+    if (rc == 0) rc = prepare(r, resume, &ck, e);
+    dist_state_free(&ck);
+    if (rc) return -1;
+    /* Identical on every rank by construction; broadcast anyway so no rank can differ. */
+    dist_bcast(r->comm, nn_model_params(r->model), nn_model_nparams(r->model) * sizeof(float), 0);
+    if (r->rank == 0 && !r->cfg.quiet)
+        fprintf(stderr,
+                "ser train: %zu files (train %zu, val %zu, test %zu; %zu skipped), %zu "
+                "parameters, %d rank%s x %ld thread%s%s, run directory %s\n",
+                r->ds.n, r->cnt[0], r->cnt[1], r->cnt[2], r->ds.n_skipped,
+                nn_model_nparams(r->model), r->size, r->size == 1 ? "" : "s", r->cfg.threads,
+                r->cfg.threads == 1 ? "" : "s", r->cfg.deterministic ? ", deterministic" : "",
+                r->cfg.out);
+    return 0;
+}
+
+void dist_train_free(struct run *r)
+{
+    dist_dataset_free(&r->ds);
+    free(r->assign);
+    for (int s = 0; s < 3; s++) free(r->idx[s]);
+    nn_model_free(r->model);
+    nn_adam_free(&r->st.adam);
+    free(r->st.mean), free(r->st.std), free(r->st.best), free(r->st.hist), free(r->st.config);
+    free(r->xb), free(r->yb), free(r->ids), free(r->probs), free(r->perm), free(r->mb_grads);
+    if (r->cfg.deterministic) dist_exact_free(&r->exact);
+    if (r->lock_fd > 0) close(r->lock_fd); /* releases the lock */
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct run r;
+    memset(&r, 0, sizeof r);
+    cli_defaults(&dist_train_options, &r.cfg);
+    int pos, pr = cli_parse(&dist_train_options, argc, argv, &r.cfg, &pos);
+    if (pr != CLI_OK) return cli_exit_code(pr);
+    if (pos < argc) {
+        fprintf(stderr, "ser train: unexpected argument '%s'\nusage: %s\n", argv[pos],
+                dist_train_options.usage);
+        return SER_EXIT_INPUT;
+    }
+    struct err e = {0};
+    r.argc = argc;
+    r.argv = argv;
+    if (dist_comm_init(&argc, &argv, &r.comm, &e)) {
+        fprintf(stderr, "ser train: %s\n", e.msg);
+        return SER_EXIT_INPUT;
+    }
+    r.rank = dist_comm_rank(r.comm);
+    r.size = dist_comm_size(r.comm);
+    dist_signals_install();
+    int code = dist_train_setup(&r, &e) || dist_train_fit(&r, &e) ? err_exit_code(&e) : 0;
+    if (code != SER_EXIT_OK && r.rank == 0) fprintf(stderr, "ser train: %s\n", e.msg);
+    dist_train_free(&r);
+    dist_comm_finalize(r.comm);
+    return code;
+}
