@@ -93,6 +93,7 @@ NN_SIMD void nn_conv1d_forward(float *y, float *cols, const float *x, const floa
             /* output step t reads input step t + k - P when it lies inside [0, T) */
             long s = (long)k - (long)d->P;
             long t0 = s < 0 ? -s : 0, t1 = (long)T - s;
+            if (t0 > (long)To) t0 = (long)To; /* padding longer than the output */
             if (t1 > (long)To) t1 = (long)To;
             if (t1 < t0) t1 = t0;
             memset(row, 0, (size_t)t0 * B * sizeof *row);
