@@ -18,6 +18,8 @@
 # Environment:
 #   SER_ASAN=0             skip the sanitizer pass (quick local runs); default 1
 #   SER_SANITIZE=1         the sanitizer pass only
+#   SER_NORMAL_EXCLUDE=RE  ctest -E regex of the tests the normal pass leaves out
+#                          (default: hostile_inputs, which the sanitizer pass runs)
 #   SER_ASAN_EXCLUDE=RE    ctest -E regex of the tests the sanitizer pass leaves out
 #                          (default below; empty: the whole suite, SLURM included)
 #   SER_FUZZ_SECONDS=N     seconds per fuzzer in the fuzz pass; 0 skips the pass (default 15)
@@ -69,8 +71,12 @@ run_pass() {
     results+=("$name: tests $verdict (build $((t1 - t0)) s, tests $((SECONDS - t1)) s)")
 }
 
+# The hostile-input suite runs in the sanitizer pass only (where it also catches memory errors).
+normal_exclude=${SER_NORMAL_EXCLUDE-'^hostile_inputs$'}
 if ((run_normal)); then
-    run_pass normal "$normal_dir" "$@" --
+    normal_args=()
+    if [[ -n $normal_exclude ]]; then normal_args+=(-E "$normal_exclude"); fi
+    run_pass normal "$normal_dir" "${normal_args[@]}" "$@" --
 fi
 
 if [[ $run_asan == 1 ]]; then
