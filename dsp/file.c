@@ -145,27 +145,3 @@ int dsp_write_atomic(const char *path, const void *data, size_t len, const struc
     }
     return dsp_out_commit(&o, e);
 }
-
-FILE *dsp_open_input(const char *path, struct err *e)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        err_io(e, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        err_set(e, "%s: is %s, not a regular file", path,
-                fstat(fd, &st) == 0 ? type_name(st.st_mode) : "unreadable");
-        close(fd);
-        return NULL;
-    }
-    /* Regular files never block; clear O_NONBLOCK for ordinary reads. */
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        err_io(e, "%s: cannot open: %s", path, strerror(errno));
-        close(fd);
-    }
-    return f;
-}

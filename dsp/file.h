@@ -52,8 +52,4 @@ void dsp_out_abort(struct dsp_out *o);
 int dsp_write_atomic(const char *path, const void *data, size_t len, const struct dsp_kind *kind,
                      struct err *e);
 
-/* Opens an input file for reading without ever blocking (a FIFO is refused, not waited on):
- * only regular files. Returns a FILE* or NULL with e naming the file. */
-FILE *dsp_open_input(const char *path, struct err *e);
-
 #endif

@@ -156,8 +156,11 @@ static int load_one(const struct dsp_pack *p, const char *what, const struct dis
     switch (f->type) {
     case REC_I64:
         return load_int(p, what, f, (int64_t *)v, e);
-    case REC_U64:
-        return dsp_pack_get_i64(p, what, f->name, (int64_t *)v, e);
+    case REC_U64: /* hashes use every bit (max 0); counts have a range */
+        if (dsp_pack_get_i64(p, what, f->name, (int64_t *)v, e)) return -1;
+        if (f->max > 0 && (double)*(uint64_t *)v > f->max)
+            return bad_range(what, f, (double)*(uint64_t *)v, e);
+        return 0;
     case REC_INT:
     case REC_BOOL:
         if (load_int(p, what, f, &i, e)) return -1;
@@ -231,6 +234,10 @@ const struct dist_rfield *dist_rec_diff(const struct dist_rfield *t, size_t n, c
             same = arrays_equal(f, a, b);
         } else if (f->type == REC_CUSTOM) {
             same = f->custom->equal ? f->custom->equal(f, a, b, ctx) : 1;
+        } else if (f->type == REC_STR) {
+            const char *x = *(char *const *)cat(a, f->offset),
+                       *y = *(char *const *)cat(b, f->offset);
+            same = strcmp(x ? x : "", y ? y : "") == 0;
         } else {
             char va[256], vb[256];
             dist_rec_value(f, a, va, sizeof va);
@@ -242,11 +249,13 @@ const struct dist_rfield *dist_rec_diff(const struct dist_rfield *t, size_t n, c
     return NULL;
 }
 
-void dist_rec_print(FILE *out, const struct dist_rfield *t, size_t n, const void *base, void *ctx)
+void dist_rec_print(FILE *out, const struct dist_rfield *t, size_t n, const void *base,
+                    unsigned skip, void *ctx)
 {
     char v[256];
     for (size_t i = 0; i < n; i++) {
         const struct dist_rfield *f = &t[i];
+        if (f->flags & skip) continue;
         switch (f->type) {
         case REC_F32V:
         case REC_F64M:

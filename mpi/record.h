@@ -74,8 +74,9 @@ void dist_rec_free(const struct dist_rfield *t, size_t n, void *base);
 /* The first field with a flag in `mask` that differs between a and b, or NULL. */
 const struct dist_rfield *dist_rec_diff(const struct dist_rfield *t, size_t n, const void *a,
                                         const void *b, unsigned mask, void *ctx);
-/* One "name  value" line per field (arrays: their shape and a summary). */
-void dist_rec_print(FILE *out, const struct dist_rfield *t, size_t n, const void *base, void *ctx);
+/* One "name  value" line per field (arrays: their shape), but those with a flag in skip. */
+void dist_rec_print(FILE *out, const struct dist_rfield *t, size_t n, const void *base,
+                    unsigned skip, void *ctx);
 /* A scalar's value as text ("%.17g" shortest form for reals). */
 void dist_rec_value(const struct dist_rfield *f, const void *base, char *buf, size_t len);
 

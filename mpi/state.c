@@ -182,7 +182,7 @@ static const struct dist_rfield fields[] = {
     {"best.", REC_CUSTOM, S(best), 0, 0, 0, 0, REC_TRAIN, &tensors, NULL},
     {"adam.m", REC_F32V, S(adam.m), 0, 0, S(nparams), 0, REC_TRAIN, NULL, NULL},
     {"adam.v", REC_F32V, S(adam.v), 0, 0, S(nparams), 0, REC_TRAIN, NULL, NULL},
-    {"adam.t", REC_U64, S(adam.t), 0, 0, 0, 0, REC_TRAIN, NULL, "optimizer steps taken"},
+    {"adam.t", REC_U64, S(adam.t), 0, 1e15, 0, 0, REC_TRAIN, NULL, "optimizer steps taken"},
     {"adam.lr", REC_F64, S(adam.lr), 1e-30, 10, 0, 0, REC_TRAIN, NULL, "learning rate now"},
     {"adam.beta1", REC_F64, S(adam.beta1), 0, 0.999999, 0, 0, REC_TRAIN, NULL, NULL},
     {"adam.beta2", REC_F64, S(adam.beta2), 0, 0.999999999, 0, 0, REC_TRAIN, NULL, NULL},
@@ -329,7 +329,8 @@ int dist_state_restore(struct dist_state *dst, const struct dist_state *src, siz
 void dist_state_print(FILE *out, const struct dist_state *s, const struct nn_model *m)
 {
     struct ctx c = {m, NULL};
-    dist_rec_print(out, fields, NFIELDS, s, &c);
+    dist_rec_print(out, fields, NFIELDS, s, s->adam.m ? 0 : REC_TRAIN, &c);
+    if (!s->adam.m) fprintf(out, "training state: absent (a model-only checkpoint)\n");
     if (s->hist && s->epoch > 0) {
         fprintf(out, "history\n  epoch  train_loss  train_acc  val_loss  val_acc  lr\n");
         for (int64_t i = 0; i < s->epoch; i++) {

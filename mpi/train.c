@@ -292,7 +292,7 @@ static int end_epoch(struct run *r, int *improved, struct err *e)
     st->epoch++;
     st->batch = 0;
     st->ep_loss_sum = st->ep_correct = st->ep_seen = st->ep_seconds = 0;
-    st->done = decision[1] != 0; /* early stop; --epochs may still be raised on resume */
+    st->done = decision[1] != 0; /* early stop: final, also for a resumed run */
     return 0;
 }
 

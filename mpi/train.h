@@ -4,7 +4,10 @@
  * (name = value) and in the run's config.txt; train_opts.c holds the one table that defines
  * them (type, default, range, help). The run's configuration is stored in its checkpoints
  * and re-applied on --resume, so a resumed run continues with exactly the settings it started
- * with (options given again on the command line win).
+ * with. Options given again on the command line win for the schedule (--epochs, patience,
+ * the plateau settings, checkpointing); the model, the data, the split and the optimizer's
+ * state (learning rate, moments, weight decay) come from the checkpoint, and a run that
+ * stopped early stays stopped.
  */
 #ifndef SER_TRAIN_H
 #define SER_TRAIN_H

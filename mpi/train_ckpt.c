@@ -38,6 +38,36 @@ static int write_metrics(const struct run *r, struct err *e)
     return rc;
 }
 
+/* Keeps the `keep` newest epoch-NNNN.ckpt files of dir (whatever --checkpoint-every). */
+static void prune_epochs(const char *dir, long keep)
+{
+    long *ep = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        long k;
+        char tail[8];
+        if (sscanf(de->d_name, "epoch-%ld%7s", &k, tail) != 2 || strcmp(tail, ".ckpt") != 0)
+            continue;
+        if (n == cap) {
+            long *t = realloc(ep, (cap = cap ? 2 * cap : 16) * sizeof *ep);
+            if (!t) break;
+            ep = t;
+        }
+        ep[n++] = k;
+    }
+    if (d) closedir(d);
+    for (size_t i = 0; i < n; i++) {
+        size_t newer = 0;
+        for (size_t j = 0; j < n; j++) newer += ep[j] > ep[i];
+        char path[4400];
+        snprintf(path, sizeof path, "%s/epoch-%04ld.ckpt", dir, ep[i]);
+        if ((long)newer >= keep) unlink(path);
+    }
+    free(ep);
+}
+
 /* Rank 0's part: the files. Returns 0 or -1 with e (the first failure). */
 static int write_files(struct run *r, int write_best, int epoch_end, struct err *e)
 {
@@ -56,9 +86,7 @@ static int write_files(struct run *r, int write_best, int epoch_end, struct err 
         snprintf(name, sizeof name, "epoch-%04lld.ckpt", (long long)r->st.epoch);
         path_in(path, sizeof path, r->cfg.out, name);
         if (dist_state_save(&r->st, r->model, 0, path, e) != 0) return -1;
-        snprintf(name, sizeof name, "epoch-%04lld.ckpt", (long long)(r->st.epoch - r->cfg.keep));
-        if (r->st.epoch - r->cfg.keep >= 1 && path_in(path, sizeof path, r->cfg.out, name) == 0)
-            unlink(path);
+        prune_epochs(r->cfg.out, r->cfg.keep);
     }
     path_in(path, sizeof path, r->cfg.out, "best.ckpt");
     if (write_best && dist_state_save(&r->st, r->model, 1, path, e) != 0) return -1;

@@ -66,6 +66,9 @@ same_metrics "$work/straight" "$work/mid" "mid-epoch resume"
 train 2 --epochs 3 --keep 2 --out "$work/keep" || fail "--keep run"
 [[ -f "$work/keep/epoch-0002.ckpt" && -f "$work/keep/epoch-0003.ckpt" && ! -e "$work/keep/epoch-0001.ckpt" ]] \
   || fail "--keep 2: $(ls "$work/keep")"
+train 1 --epochs 6 --checkpoint-every 2 --keep 2 --lr-factor 1 --min-delta 1e9 --out "$work/keep2" || fail "--keep with --checkpoint-every"
+ls "$work/keep2" | grep -E '^epoch-' | tr '\n' ' ' | grep -qx 'epoch-0004.ckpt epoch-0006.ckpt ' \
+  || fail "--keep 2 --checkpoint-every 2: $(ls "$work/keep2")"
 echo "A: resume is exact; --keep keeps the newest epoch checkpoints"
 
 # B. determinism across rank counts
