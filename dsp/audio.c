@@ -86,6 +86,19 @@ int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e
 {
     struct stat st;
     if (stat(path, &st) == 0 && st.st_size == 0) return err_set(e, "%s: empty: 0 bytes", path);
+    /* A clone made without git-lfs holds small text pointers instead of the audio. */
+    char head[32] = "";
+    FILE *hf = fopen(path, "rb");
+    if (hf) {
+        size_t got = fread(head, 1, sizeof head - 1, hf);
+        head[got] = 0;
+        fclose(hf);
+    }
+    if (strncmp(head, "version https://git-lfs", 23) == 0)
+        return err_set(e,
+                       "%s: git-lfs pointer, not audio: run git lfs pull in the corpus's "
+                       "repository",
+                       path);
     SF_INFO si;
     memset(&si, 0, sizeof si);
     SNDFILE *f = sf_open(path, SFM_READ, &si);
@@ -102,10 +115,12 @@ int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e
         goto out;
     }
     int64_t total = 0;
+    int sound = 0; /* any sample not 0 */
     for (;;) {
         sf_count_t got = sf_readf_float(f, buf, CHUNK);
         if (got <= 0) break;
         for (sf_count_t i = 0; i < got * si.channels; i++) {
+            sound |= buf[i] != 0;
             if (!isfinite(buf[i])) {
                 rc = err_set(e, "%s: non-finite sample at frame %lld", path,
                              (long long)(total + i / si.channels));
@@ -128,6 +143,7 @@ int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e
     if (rc == 0 && total < promised)
         rc = err_set(e, "%s: truncated: the header promises %lld frames, the file holds %lld", path,
                      (long long)promised, (long long)total);
+    if (rc == 0 && !sound) rc = err_set(e, "%s: silent: every sample is 0", path);
     if (rc == 0) {
         info->sample_rate = si.samplerate;
         info->channels = si.channels;

@@ -21,8 +21,9 @@ struct dsp_audio_info {
  * frames), truncated (header promises more data than the file holds) and otherwise damaged
  * files are found before training. Returns 0 and fills *info, or -1 with e naming the file
  * and the problem ("empty: no audio frames", "truncated: header says N frames, file holds M",
- * "not a supported audio file: <libsndfile message>", "non-finite sample at frame N", "... sample
- * values too large to analyse" for |x| > 1e15). */
+ * "not a supported audio file: <libsndfile message>", "non-finite sample at frame N", "silent:
+ * every sample is 0", "git-lfs pointer, not audio: ...", "... sample values too large to analyse"
+ * for |x| > 1e15). */
 int dsp_audio_probe(const char *path, struct dsp_audio_info *info, struct err *e);
 
 /* ---- The clip loader: librosa 0.10 `load(path, sr=22050, offset=0.5, duration=3.0)` ----

@@ -16,19 +16,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <ctype.h>
 
 #include "dsp/audio.h"
-
-const char *const dsp_label_names[DSP_N_LABELS] = {"angry",   "disgust", "fear", "happy",
-                                                   "neutral", "ps",      "sad"};
-
-int dsp_label_index(const char *token)
-{
-    if (!token) return -1;
-    for (int i = 0; i < DSP_N_LABELS; i++)
-        if (strcasecmp(token, dsp_label_names[i]) == 0) return i;
-    return -1;
-}
 
 void dsp_corpus_free(struct dsp_corpus *c)
 {
@@ -76,12 +66,6 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
-static void upper(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'a' && *s <= 'z') *s = (char)(*s - 'a' + 'A');
-}
-
 /* The last path component (after trailing slashes are ignored), as [*start, *start + len). */
 static void base_name(const char *path, const char **start, size_t *len)
 {
@@ -103,100 +87,10 @@ static int has_audio_ext(const char *name)
     return 0;
 }
 
-/* ---- file-name parsing ---- */
-
-/* Folder named SPEAKER_EMOTION? Then *spk (malloc'd, upper-cased) is SPEAKER. Returns 1 yes,
- * 0 no, -1 out of memory. */
-static int folder_speaker(const char *folder, size_t len, char **spk)
+static int has_video_ext(const char *name)
 {
-    static const char *const emotions[] = {"pleasant_surprise", "pleasant_surprised", "surprise",
-                                           "surprised"};
-    *spk = NULL;
-    const char *us = memchr(folder, '_', len);
-    if (!us || us == folder) return 0;
-    char *rest = str_ndup(us + 1, len - (size_t)(us + 1 - folder));
-    if (!rest) return -1;
-    int ok = dsp_label_index(rest) >= 0;
-    for (size_t i = 0; !ok && i < sizeof emotions / sizeof emotions[0]; i++)
-        ok = strcasecmp(rest, emotions[i]) == 0;
-    free(rest);
-    if (!ok) return 0;
-    *spk = str_ndup(folder, (size_t)(us - folder));
-    if (!*spk) return -1;
-    upper(*spk);
-    return 1;
-}
-
-struct parsed {
-    char *speaker; /* malloc'd */
-    char *word;    /* malloc'd */
-    int label;     /* -1 when the label field is missing or unknown */
-    char reason[256];
-};
-
-/* Parses file name `name` (no directories) found in folder `folder` (its last component, may be
- * empty). Fills p->speaker, p->word, p->label; p->label < 0 comes with p->reason. Returns 0, or
- * -1 out of memory (p's strings freed). */
-static int parse_name(const char *name, const char *folder, size_t folder_len, struct parsed *p)
-{
-    memset(p, 0, sizeof *p);
-    p->label = -1;
     const char *dot = strrchr(name, '.');
-    size_t stem_len = dot && dot != name ? (size_t)(dot - name) : strlen(name);
-    char *stem = str_ndup(name, stem_len);
-    char *file_spk = NULL, *dir_spk = NULL;
-    if (!stem) return -1;
-    char *first = strchr(stem, '_'), *last = strrchr(stem, '_');
-    const char *word = stem, *label = NULL;
-    if (!first) {
-        snprintf(p->reason, sizeof p->reason,
-                 "unlabelled: file name has no _LABEL field (SPEAKER_WORD_LABEL expected)");
-    } else {
-        *last = 0;
-        label = last + 1;
-        if (first != last) {
-            *first = 0;
-            word = first + 1;
-            if (*stem) {
-                file_spk = str_dup(stem);
-                if (!file_spk) goto oom;
-                upper(file_spk);
-            }
-        }
-        p->label = dsp_label_index(label);
-        if (p->label < 0)
-            snprintf(p->reason, sizeof p->reason,
-                     "unlabelled: '%.64s' is not a label (angry, disgust, fear, happy, neutral, "
-                     "ps, sad)",
-                     label);
-    }
-    int is_sd = folder_speaker(folder, folder_len, &dir_spk);
-    if (is_sd < 0) goto oom;
-    if (file_spk && (!dir_spk || strcmp(file_spk, dir_spk) == 0)) {
-        p->speaker = file_spk;
-        file_spk = NULL;
-    } else if (dir_spk) {
-        p->speaker = dir_spk;
-        dir_spk = NULL;
-    } else {
-        p->speaker = str_dup("unknown");
-    }
-    p->word = str_dup(word);
-    free(stem);
-    free(file_spk);
-    free(dir_spk);
-    if (!p->speaker || !p->word) {
-        free(p->speaker);
-        free(p->word);
-        p->speaker = p->word = NULL;
-        return -1;
-    }
-    return 0;
-oom:
-    free(stem);
-    free(file_spk);
-    free(dir_spk);
-    return -1;
+    return dot && dot != name && strcasecmp(dot + 1, "mp4") == 0;
 }
 
 /* ---- the scan state: candidates, then the corpus ---- */
@@ -208,6 +102,7 @@ struct cand {
 
 struct state {
     struct dsp_corpus *c;
+    const struct dsp_scan_opts *o;
     struct cand *cand;
     size_t ncand, capcand, capitems, capskip;
     int by_path; /* CSV mode: duplicates are rows naming the same path */
@@ -242,20 +137,21 @@ static int add_skip(struct state *st, const char *path, const char *reason)
     return 0;
 }
 
-/* Takes ownership of path and of p's strings (freed on every path). */
-static int add_cand(struct state *st, char *path, struct parsed *p, int label, size_t order)
+/* Takes ownership of path (freed on every path); copies n's strings. */
+static int add_cand(struct state *st, char *path, const struct dsp_name *n, size_t order)
 {
-    if (grow((void **)&st->cand, &st->capcand, st->ncand + 1, sizeof *st->cand)) {
-        free(path);
-        free(p->speaker);
-        free(p->word);
+    char *spk = str_dup(n->speaker), *word = str_dup(n->word);
+    if (!spk || !word || grow((void **)&st->cand, &st->capcand, st->ncand + 1, sizeof *st->cand)) {
+        free(path), free(spk), free(word);
         return -1;
     }
     struct cand *k = &st->cand[st->ncand++];
     k->it.path = path;
-    k->it.speaker = p->speaker;
-    k->it.word = p->word;
-    k->it.label = label;
+    k->it.speaker = spk;
+    k->it.word = word;
+    k->it.label = n->label;
+    k->it.corpus = n->corpus;
+    k->it.gender = n->gender;
     k->order = order;
     return 0;
 }
@@ -272,20 +168,16 @@ static void free_item(struct dsp_item *it)
 static int dir_file(struct state *st, const char *path, const char *name, const char *folder,
                     size_t folder_len)
 {
-    struct parsed p;
-    if (parse_name(name, folder, folder_len, &p)) return -1;
-    if (p.label < 0) {
-        free(p.speaker);
-        free(p.word);
-        return add_skip(st, path, p.reason);
+    struct dsp_name n;
+    if (!dsp_parse_name(name, folder, folder_len, &st->o->names, &n)) {
+        if (!has_audio_ext(name) && n.corpus != DSP_RAVDESS) {
+            st->c->n_ignored++; /* a video file of no corpus ser knows: not its business */
+            return 0;
+        }
+        return add_skip(st, path, n.reason);
     }
     char *copy = str_dup(path);
-    if (!copy) {
-        free(p.speaker);
-        free(p.word);
-        return -1;
-    }
-    return add_cand(st, copy, &p, p.label, 0);
+    return copy ? add_cand(st, copy, &n, 0) : -1;
 }
 
 enum { MAX_DEPTH = 64 };
@@ -343,7 +235,7 @@ static int walk(struct dsp_walk *w, const char *dir, const char *folder, size_t 
             } else {
                 w->n_ignored++;
             }
-        } else if (S_ISREG(sb.st_mode) && audio) {
+        } else if (S_ISREG(sb.st_mode) && (audio || (w->video && has_video_ext(name)))) {
             rc = w->file(w->ctx, path, name, folder, folder_len);
         } else {
             w->n_ignored++; /* non-audio, special file, or symlink to a directory */
@@ -524,70 +416,93 @@ out:
     return 0;
 }
 
-/* One CSV data row (path, label, speaker values already trimmed). */
-static int csv_row(struct state *st, const char *csv_dir, const char *relpath, const char *label_s,
-                   const char *speaker_s, size_t order)
+/* The values of one manifest row (trimmed; NULL when the column is absent). */
+struct row_values {
+    const char *label, *speaker, *corpus, *gender;
+};
+
+/* Corpus, speaker and gender of a manifest row: the columns' when given, else what the file
+ * name says. Returns 0, or a reason (static) to skip the row. */
+static const char *row_identity(const struct row_values *v, const char *name, const char *folder,
+                                size_t folder_len, const struct dsp_scan_opts *o,
+                                struct dsp_name *n)
+{
+    struct dsp_name_opts no = o->names;
+    int given = v->corpus && v->corpus[0] ? dsp_corpus_index(v->corpus) : -1;
+    if (v->corpus && v->corpus[0] && given < 0) return "bad row: unknown corpus";
+    if (given >= 0 && given != DSP_OTHER) no.corpus = given;
+    if (given == DSP_OTHER || !dsp_parse_name(name, folder, folder_len, &no, n)) {
+        memset(n, 0, sizeof *n);
+        n->corpus = given >= 0 ? given : DSP_OTHER;
+        n->gender = '?';
+        snprintf(n->word, sizeof n->word, "%.90s", name);
+        snprintf(n->speaker, sizeof n->speaker, "%s:unknown", dsp_corpus_names[n->corpus]);
+    }
+    if (given >= 0) n->corpus = given;
+    const char *id =
+        v->speaker && strchr(v->speaker, ':') ? strchr(v->speaker, ':') + 1 : v->speaker;
+    if (id && id[0] && strcasecmp(id, "unknown") != 0) { /* else: from the file name */
+        const char *colon = strchr(v->speaker, ':');
+        if (colon)
+            snprintf(n->speaker, sizeof n->speaker, "%s", v->speaker);
+        else
+            snprintf(n->speaker, sizeof n->speaker, "%s:%s", dsp_corpus_names[n->corpus],
+                     v->speaker);
+        char *p = strchr(n->speaker, ':') + 1;
+        for (; *p; p++) *p = (char)toupper((unsigned char)*p);
+    }
+    if (v->gender && v->gender[0]) {
+        char g = (char)tolower((unsigned char)v->gender[0]);
+        if (v->gender[1] || (g != 'm' && g != 'f' && g != '?'))
+            return "bad row: gender is m, f or ?";
+        n->gender = g;
+    }
+    n->label = dsp_label_index(v->label);
+    return NULL;
+}
+
+/* One CSV data row. */
+static int csv_row(struct state *st, const char *csv_dir, const char *relpath,
+                   const struct row_values *v, size_t order)
 {
     char msg[512];
     char *path = relpath[0] == '/' || !csv_dir[0] ? str_dup(relpath) : path_join(csv_dir, relpath);
     if (!path) return -1;
-    const char *name, *folder;
-    size_t name_len, folder_len = 0;
+    const char *name;
+    size_t name_len;
     base_name(path, &name, &name_len);
     /* the folder is the component before the name */
     size_t end = (size_t)(name - path);
     while (end > 0 && path[end - 1] == '/') end--;
     size_t fstart = end;
     while (fstart > 0 && path[fstart - 1] != '/') fstart--;
-    folder = path + fstart;
-    folder_len = end - fstart;
     char *nm = str_ndup(name, name_len);
     if (!nm) {
         free(path);
         return -1;
     }
-    struct parsed p;
-    int rc = parse_name(nm, folder, folder_len, &p);
+    struct dsp_name n;
+    const char *problem = row_identity(v, nm, path + fstart, end - fstart, st->o, &n);
     free(nm);
-    if (rc) {
-        free(path);
-        return -1;
-    }
-    int label = dsp_label_index(label_s);
     struct stat sb;
-    const char *problem = NULL;
-    if (label < 0) {
+    if (!problem && n.label < 0) {
         snprintf(msg, sizeof msg,
-                 "unlabelled: '%.64s' is not a label (angry, disgust, fear, happy, neutral, ps, "
-                 "sad)",
-                 label_s);
+                 "unlabelled: '%.64s' is not a label (angry, disgust, fear, happy, neutral, sad, "
+                 "surprise, calm, boredom, or a corpus's spelling of one)",
+                 v->label);
         problem = msg;
-    } else if (stat(path, &sb) != 0) {
+    } else if (!problem && stat(path, &sb) != 0) {
         snprintf(msg, sizeof msg, "unreadable: %s", strerror(errno));
         problem = msg;
-    } else if (!S_ISREG(sb.st_mode)) {
+    } else if (!problem && !S_ISREG(sb.st_mode)) {
         problem = "unreadable: not a regular file";
     }
-    if (!problem && speaker_s && speaker_s[0] && strcasecmp(speaker_s, "unknown") != 0) {
-        char *s = str_dup(speaker_s);
-        if (!s) {
-            free(path);
-            free(p.speaker);
-            free(p.word);
-            return -1;
-        }
-        upper(s);
-        free(p.speaker);
-        p.speaker = s;
-    }
     if (problem) {
-        free(p.speaker);
-        free(p.word);
-        rc = add_skip(st, path, problem);
+        int rc = add_skip(st, path, problem);
         free(path);
         return rc;
     }
-    return add_cand(st, path, &p, label, order);
+    return add_cand(st, path, &n, order);
 }
 
 static int scan_csv(struct state *st, const char *csv_path, struct err *e)
@@ -609,26 +524,31 @@ static int scan_csv(struct state *st, const char *csv_path, struct err *e)
     if (got == -1) goto oom;
     if (got < 0) goto fail;
     if (got == 0) {
-        rc = err_set(e, "%s: empty manifest: expected a header 'path,label[,speaker]'", csv_path);
+        rc =
+            err_set(e, "%s: empty manifest: expected a header 'path,label[,speaker]...'", csv_path);
         goto fail;
     }
-    int col_path = -1, col_label = -1, col_speaker = -1;
+    /* columns: path, label, speaker, corpus, gender */
+    static const char *const names[5] = {"path", "label", "speaker", "corpus", "gender"};
+    int col[5] = {-1, -1, -1, -1, -1};
     for (size_t i = 0; i < r.n; i++) {
         char *h = trim(r.f[i]);
-        int *slot = strcasecmp(h, "path") == 0      ? &col_path
-                    : strcasecmp(h, "label") == 0   ? &col_label
-                    : strcasecmp(h, "speaker") == 0 ? &col_speaker
-                                                    : NULL;
-        if (!slot || *slot >= 0) {
-            rc = err_set(e, "%s:1: bad header: %s column '%.64s' (expected path,label[,speaker])",
-                         csv_path, slot ? "repeated" : "unknown", h);
+        int k = 0;
+        while (k < 5 && strcasecmp(h, names[k]) != 0) k++;
+        if (k == 5 || col[k] >= 0) {
+            rc = err_set(e,
+                         "%s:1: bad header: %s column '%.64s' (expected "
+                         "path,label[,speaker][,corpus][,gender])",
+                         csv_path, k < 5 ? "repeated" : "unknown", h);
             goto fail;
         }
-        *slot = (int)i;
+        col[k] = (int)i;
     }
-    if (col_path < 0 || col_label < 0) {
-        rc = err_set(e, "%s:1: bad header: missing column '%s' (expected path,label[,speaker])",
-                     csv_path, col_path < 0 ? "path" : "label");
+    if (col[0] < 0 || col[1] < 0) {
+        rc = err_set(e,
+                     "%s:1: bad header: missing column '%s' (expected "
+                     "path,label[,speaker][,corpus][,gender])",
+                     csv_path, col[0] < 0 ? "path" : "label");
         goto fail;
     }
     size_t ncols = r.n;
@@ -652,7 +572,7 @@ static int scan_csv(struct state *st, const char *csv_path, struct err *e)
             if (rc) goto oom;
             continue;
         }
-        char *rel = r.f[col_path]; /* not trimmed: a path may hold spaces */
+        char *rel = r.f[col[0]]; /* not trimmed: a path may hold spaces */
         if (!rel[0]) {
             char *p = malloc(strlen(csv_path) + sizeof where);
             if (!p) goto oom;
@@ -663,9 +583,10 @@ static int scan_csv(struct state *st, const char *csv_path, struct err *e)
             if (rc) goto oom;
             continue;
         }
-        if (csv_row(st, dir, rel, trim(r.f[col_label]),
-                    col_speaker >= 0 ? trim(r.f[col_speaker]) : NULL, order))
-            goto oom;
+        struct row_values v = {trim(r.f[col[1]]), col[2] >= 0 ? trim(r.f[col[2]]) : NULL,
+                               col[3] >= 0 ? trim(r.f[col[3]]) : NULL,
+                               col[4] >= 0 ? trim(r.f[col[4]]) : NULL};
+        if (csv_row(st, dir, rel, &v, order)) goto oom;
     }
     goto done;
 oom:
@@ -783,17 +704,28 @@ static int resolve(struct state *st, int validate)
     return 0;
 }
 
-int dsp_scan(const char *dir_or_csv, int validate, struct dsp_corpus *c, struct err *e)
+void dsp_scan_default_opts(struct dsp_scan_opts *o)
 {
+    o->validate = 1;
+    o->names.corpus = -1;
+    o->names.ravdess_song = 0;
+}
+
+int dsp_scan(const char *dir_or_csv, const struct dsp_scan_opts *o, struct dsp_corpus *c,
+             struct err *e)
+{
+    struct dsp_scan_opts def;
+    if (!o) dsp_scan_default_opts(&def), o = &def;
     struct state st = {0};
     st.c = c;
+    st.o = o;
     struct stat sb;
     if (!dir_or_csv || !dir_or_csv[0]) return err_set(e, "scan: empty path");
     if (stat(dir_or_csv, &sb) != 0)
         return err_set(e, "%s: cannot scan: %s", dir_or_csv, strerror(errno));
     int rc;
     if (S_ISDIR(sb.st_mode)) {
-        struct dsp_walk w = {scan_file_cb, scan_skip_cb, &st, 0};
+        struct dsp_walk w = {scan_file_cb, scan_skip_cb, &st, 1, 0};
         rc = dsp_walk(&w, dir_or_csv);
         c->n_ignored += w.n_ignored;
         if (rc) err_set(e, "%s: out of memory while scanning", dir_or_csv);
@@ -804,7 +736,7 @@ int dsp_scan(const char *dir_or_csv, int validate, struct dsp_corpus *c, struct 
         st.by_path = 1;
         rc = scan_csv(&st, dir_or_csv, e);
     }
-    if (rc == 0 && resolve(&st, validate) != 0)
+    if (rc == 0 && resolve(&st, o->validate) != 0)
         rc = err_set(e, "%s: out of memory while scanning", dir_or_csv);
     for (size_t i = 0; i < st.ncand; i++) free_item(&st.cand[i].it);
     free(st.cand);

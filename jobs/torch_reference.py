@@ -40,7 +40,8 @@ from serpack import read_pack, strings  # noqa: E402
 from torch_model import DEFAULT_SPEC, build_model  # noqa: E402
 import ser_rng  # noqa: E402
 
-LABELS = ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"]
+# ser's class order; a TESS run trains on the first seven (its classes are the labels present)
+LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm", "boredom"]
 
 
 class KerasEarlyStopping:
@@ -95,7 +96,7 @@ def load(features, split_csv):
             if r["path"] not in row:
                 raise SystemExit(f"{split_csv}:{n}: {r['path']} is not in {features}")
             i = row[r["path"]]
-            if LABELS[y[i]] != r["label"]:
+            if strings(recs["label_names"])[y[i]] != r["label"]:
                 raise SystemExit(f"{split_csv}:{n}: label {r['label']} but the feature file "
                                  f"says {LABELS[y[i]]}")
             if r["split"] not in subsets:
@@ -162,11 +163,16 @@ def main():
         raise SystemExit(f"{a.split_csv}: empty subset (train {len(tr)}, val {len(va)}, "
                          f"test {len(te)})")
     x = normalise(x, tr)
+    # ser's classes: the labels present in training, in label order (class k = classes[k])
+    classes = sorted(set(int(v) for v in y[tr]))
+    y = np.array([classes.index(int(v)) if int(v) in classes else -1 for v in y], dtype=np.int64)
+    if (y[te] < 0).any() or (y[va] < 0).any():
+        raise SystemExit("a validation or test label has no training file")
     X = {k: torch.from_numpy(np.ascontiguousarray(x[i])) for k, i in
          (("train", tr), ("val", va), ("test", te))}
     Y = {k: torch.from_numpy(y[i]) for k, i in (("train", tr), ("val", va), ("test", te))}
 
-    model = build_model(a.model, in_channels=x.shape[1], n_classes=len(LABELS),
+    model = build_model(a.model, in_channels=x.shape[1], n_classes=len(classes),
                         in_len=x.shape[2])
     if a.ser_init:
         model.load_state_dict(ser_rng.init_state(model, a.seed), strict=True)
@@ -223,12 +229,12 @@ def main():
     tloss, tpred = evaluate(model, X["test"], Y["test"])
     yt, yp = Y["test"].numpy(), tpred.numpy()
     acc = float((yt == yp).mean())
-    mf1 = float(f1_score(yt, yp, labels=list(range(len(LABELS))), average="macro",
-                         zero_division=0))
-    per_f1 = f1_score(yt, yp, labels=list(range(len(LABELS))), average=None, zero_division=0)
+    present = sorted(set(int(v) for v in yt))  # macro averages over the test set's classes
+    mf1 = float(f1_score(yt, yp, labels=present, average="macro", zero_division=0))
+    per_f1 = f1_score(yt, yp, labels=list(range(len(classes))), average=None, zero_division=0)
     wall = time.time() - t0
     res = {"test_accuracy": acc, "test_macro_f1": mf1, "test_loss": tloss,
-           "per_class_f1": {LABELS[k]: float(v) for k, v in enumerate(per_f1)},
+           "per_class_f1": {LABELS[classes[k]]: float(v) for k, v in enumerate(per_f1)},
            "epochs_run": epochs_run, "best_epoch": stopper.best_epoch + 1,
            "wall_seconds": wall, "n_train": int(len(tr)), "n_val": int(len(va)),
            "n_test": int(len(te)), "torch": torch.__version__,

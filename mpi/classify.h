@@ -5,10 +5,32 @@
 
 #include <stddef.h>
 
+#include "dsp/corpora.h"
+#include "ser/err.h"
+
 /* x[c][t] = (x[c][t] - mean[c]) / std[c] for an [C][T] matrix (per-coefficient
  * normalisation with the training set's statistics). */
 void dist_normalise(float *x /* [C][T] */, size_t C, size_t T, const float *mean, const float *std);
 /* Index of the largest of p[0..K) (the first on ties). */
 int dist_argmax(const float *p, size_t K);
+
+/* A model's classes: the labels present in its training data, in label order. */
+struct dist_classes {
+    int n;                          /* K */
+    int label[DSP_N_LABELS];        /* class k's label (enum dsp_label) */
+    int of_label[DSP_N_LABELS];     /* a label's class, or -1 */
+    const char *name[DSP_N_LABELS]; /* class k's name (static strings) */
+};
+
+/* The classes of the labels with present[l] != 0. */
+void dist_classes_of(struct dist_classes *c, const size_t present[DSP_N_LABELS]);
+/* The classes named by names[0..n) (label names in label order, as a checkpoint stores them).
+ * Returns 0, or -1 with e (unknown name, wrong order, n outside 2..DSP_N_LABELS). */
+int dist_classes_named(struct dist_classes *c, char *const *names, size_t n, const char *what,
+                       struct err *e);
+
+/* --labels LIST and --label-map A=B,...: target[l] = the label a file of label l trains as,
+ * or -1 when it is left out. Returns 0 or -1 with e (unknown label, bad pair). */
+int dist_label_plan(const char *labels, const char *map, int target[DSP_N_LABELS], struct err *e);
 
 #endif

@@ -90,6 +90,17 @@ static int set_value(const struct cli_opt *o, void *cfg, const char *arg, struct
         return 0;
     case CLI_CUSTOM:
         return o->parse(cfg, o, arg, e);
+    case CLI_LIST: {
+        struct cli_list *l = field(cfg, o);
+        if (!l->replaced) l->n = 0, l->replaced = 1;
+        if (l->n == CLI_LIST_MAX)
+            return err_set(e, "--%s: given more than %d times", o->name, CLI_LIST_MAX);
+        if (!*arg || strlen(arg) >= sizeof l->v[0])
+            return err_set(e, "--%s: value empty or too long (at most %zu bytes)", o->name,
+                           sizeof l->v[0] - 1);
+        memcpy(l->v[l->n++], arg, strlen(arg) + 1);
+        return 0;
+    }
     }
     return err_set(e, "--%s: internal error: unknown option type", o->name);
 }
@@ -112,7 +123,27 @@ static void show_value(const struct cli_opt *o, const void *cfg, char *buf, size
     case CLI_CUSTOM:
         o->show(cfg, o, buf, n);
         break;
+    case CLI_LIST: { /* the values, one per line */
+        const struct cli_list *l = cfield(cfg, o);
+        size_t used = 0;
+        buf[0] = 0;
+        for (int i = 0; i < l->n && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? "\n" : "", l->v[i]);
+        break;
     }
+    }
+}
+
+/* The next layer of configuration replaces, not extends, the lists of this one. */
+static void end_layer(const struct cli_table *t, void *cfg)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->opts[i].type == CLI_LIST) ((struct cli_list *)field(cfg, &t->opts[i]))->replaced = 0;
+}
+
+const struct cli_list *cli_list_values(const void *cfg, const struct cli_opt *o)
+{
+    return cfield(cfg, o);
 }
 
 int cli_exit_code(int parse_result)
@@ -134,6 +165,7 @@ void cli_defaults(const struct cli_table *t, void *cfg)
             abort();
         }
     }
+    end_layer(t, cfg);
 }
 
 static const struct cli_opt *find(const struct cli_table *t, const char *name)
@@ -218,6 +250,7 @@ int cli_parse(const struct cli_table *t, int argc, char **argv, void *cfg, int *
     *first_pos = argc;
     int rc = apply_config_args(t, argc, argv, cfg);
     if (rc != CLI_OK) return rc;
+    end_layer(t, cfg);
     struct option *lo = calloc(t->n + 2, sizeof *lo);
     if (!lo) {
         fprintf(stderr, "ser %s: out of memory\n", t->command);
@@ -339,6 +372,7 @@ int cli_config_text(const struct cli_table *t, const char *text, size_t len, con
         pos += l + (nl != NULL);
         if (config_line(t, line, what, lineno, skip_flags, cfg, e) != 0) return -1;
     }
+    end_layer(t, cfg);
     return 0;
 }
 
@@ -447,6 +481,15 @@ char *cli_dump(const struct cli_table *t, const void *cfg)
     for (size_t i = 0; i < t->n; i++) {
         const struct cli_opt *o = &t->opts[i];
         if (o->flags & (CLI_RUN_LOCAL | CLI_NO_CONFIG)) continue;
+        if (o->type == CLI_LIST) { /* one line per value */
+            const struct cli_list *l = cfield(cfg, o);
+            for (int k = 0; k < l->n; k++)
+                if (append_line(&buf, &len, &cap, o->name, l->v[k]) != 0) {
+                    free(buf);
+                    return NULL;
+                }
+            continue;
+        }
         show_value(o, cfg, val, sizeof val);
         if (append_line(&buf, &len, &cap, o->name, val) != 0) {
             free(buf);

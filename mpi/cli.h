@@ -35,6 +35,18 @@ enum cli_type {
     CLI_DOUBLE, /* double in [min, max], finite */
     CLI_STRING, /* char[size]; with `choices`, one of them */
     CLI_CUSTOM, /* parsed and shown by the option's own functions */
+    CLI_LIST,   /* struct cli_list: the option may be given several times */
+};
+
+/* A repeatable option's values. Each layer of configuration (defaults, a --config file, a
+ * stored configuration, the command line) replaces the list of the layer before when it
+ * names the option; within a layer the values add up (--data A --data B). config.txt writes
+ * one line per value. */
+enum { CLI_LIST_MAX = 16 };
+struct cli_list {
+    int n;
+    int replaced; /* set once the current layer has started its own list */
+    char v[CLI_LIST_MAX][4096];
 };
 
 struct cli_opt;
@@ -106,6 +118,9 @@ char *cli_dump(const struct cli_table *t, const void *cfg);
 /* The value of option `name` as config text into buf (empty if there is no such option).
  * Returns its type, or -1. */
 int cli_value(const struct cli_table *t, const void *cfg, const char *name, char *buf, size_t n);
+/* The values of a CLI_LIST option o of cfg (cli_value joins them with newlines, which a value
+ * may itself hold). */
+const struct cli_list *cli_list_values(const void *cfg, const struct cli_opt *o);
 
 void cli_help(const struct cli_table *t, FILE *f);
 

@@ -172,7 +172,7 @@ static void bench_free(struct bench *b)
 /* One training step: zero grads, forward+backward, Adam. */
 static int train_step(struct bench *b, uint64_t epoch)
 {
-    struct nn_step st = {1, epoch, b->ids, 1};
+    struct nn_step st = {.seed = 1, .epoch = epoch, .sample_ids = b->ids, .train = 1};
     double loss;
     memset(nn_model_grads(b->m), 0, nn_model_nparams(b->m) * sizeof(float));
     if (nn_model_train_step(b->m, b->x, b->y, b->B, &st, &loss, NULL) != 0) return -1;

@@ -75,7 +75,7 @@ static int collect(int argc, char **argv, struct paths *files, struct err *e)
         struct stat st;
         if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
             struct paths here = {0};
-            struct dsp_walk w = {walk_file, walk_skip, &here, 0};
+            struct dsp_walk w = {walk_file, walk_skip, &here, 0, 0};
             int rc = dsp_walk(&w, argv[i]);
             files->n_skipped += here.n_skipped;
             if (here.n > 1) qsort(here.v, here.n, sizeof *here.v, cmp_str);
@@ -184,9 +184,10 @@ int cmd_predict(int argc, char **argv)
     dist_csv_stream(&csv, stdout);
     dist_csv_field(&csv, "path");
     dist_csv_field(&csv, "label");
-    for (int k = 0; k < DSP_N_LABELS; k++) {
+    int K = p.ck.cls.n;
+    for (int k = 0; k < K; k++) {
         char h[64];
-        snprintf(h, sizeof h, "p_%s", dsp_label_names[k]);
+        snprintf(h, sizeof h, "p_%s", p.ck.cls.name[k]);
         dist_csv_field(&csv, h);
     }
     dist_csv_end_row(&csv);
@@ -199,8 +200,8 @@ int cmd_predict(int argc, char **argv)
             continue;
         }
         dist_csv_field(&csv, files.v[i]);
-        dist_csv_field(&csv, dsp_label_names[dist_argmax(prob, DSP_N_LABELS)]);
-        for (int k = 0; k < DSP_N_LABELS; k++) dist_csv_number(&csv, prob[k]);
+        dist_csv_field(&csv, p.ck.cls.name[dist_argmax(prob, (size_t)K)]);
+        for (int k = 0; k < K; k++) dist_csv_number(&csv, prob[k]);
         dist_csv_end_row(&csv);
     }
     if (dist_csv_close(&csv, "standard output", &e)) {
@@ -256,7 +257,7 @@ static int export_npz(const struct dist_state *ck, const struct nn_model *m, con
     size_t C = (size_t)ck->in_channels;
     a[nt] = (struct dist_npy_array){"feature_mean", "<f4", 1, {C}, ck->mean};
     a[nt + 1] = (struct dist_npy_array){"feature_std", "<f4", 1, {C}, ck->std};
-    a[nt + 2] = (struct dist_npy_array){"labels", "<U", 1, {DSP_N_LABELS}, dsp_label_names};
+    a[nt + 2] = (struct dist_npy_array){"labels", "<U", 1, {(size_t)ck->cls.n}, ck->cls.name};
     int rc = dist_npz_write(path, nt + 3, a, e);
     free(a);
     return rc;

@@ -64,8 +64,11 @@ enum { N_PARAM_FIELDS = sizeof param_fields / sizeof param_fields[0] };
 static int build_pack(const struct dist_dataset *d, struct dsp_pack *p, struct err *e)
 {
     uint64_t fd[3] = {d->n, d->n_mfcc, d->frames}, ld[1] = {d->n};
-    if (dsp_pack_add(p, "features", DSP_PACK_F32, 3, fd, d->x, e) ||
+    if (dsp_pack_add_i64(p, "format", DIST_FEAT_FORMAT, e) ||
+        dsp_pack_add(p, "features", DSP_PACK_F32, 3, fd, d->x, e) ||
         dsp_pack_add(p, "labels", DSP_PACK_I32, 1, ld, d->label, e) ||
+        dsp_pack_add(p, "corpora", DSP_PACK_I32, 1, ld, d->corpus, e) ||
+        dsp_pack_add(p, "genders", DSP_PACK_U8, 1, ld, d->gender, e) ||
         dist_pack_add_strings(p, "paths", d->path, d->n, e) ||
         dist_pack_add_strings(p, "speakers", d->speaker, d->n, e) ||
         dist_pack_add_strings(p, "label_names", (char *const *)dsp_label_names, DSP_N_LABELS, e) ||
@@ -100,6 +103,13 @@ int dist_dataset_save(const struct dist_dataset *d, const char *path, struct err
 static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const char *what,
                      size_t max_items, struct err *e)
 {
+    int64_t format = 1;
+    if (dsp_pack_find(p, "format") && dsp_pack_get_i64(p, what, "format", &format, e)) return -1;
+    if (format != DIST_FEAT_FORMAT)
+        return err_set(
+            e, "%s: a feature file of format %lld (%s ser); this ser reads format %d: %s", what,
+            (long long)format, format < DIST_FEAT_FORMAT ? "an older" : "a newer", DIST_FEAT_FORMAT,
+            format < DIST_FEAT_FORMAT ? "extract again" : "use the ser that wrote it");
     const struct dsp_pack_rec *f = dsp_pack_need(p, what, "features", DSP_PACK_F32, 0, e);
     if (!f) return -1;
     if (f->ndim != 3) return err_set(e, "%s: features must have 3 dimensions", what);
@@ -107,11 +117,24 @@ static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const cha
     d->n_mfcc = (size_t)f->dims[1];
     d->frames = (size_t)f->dims[2];
     const struct dsp_pack_rec *l = dsp_pack_need(p, what, "labels", DSP_PACK_I32, d->n, e);
-    if (!l) return -1;
-    size_t bytes = (size_t)f->count * sizeof(float);
+    const struct dsp_pack_rec *c =
+        l ? dsp_pack_need(p, what, "corpora", DSP_PACK_I32, d->n, e) : NULL;
+    const struct dsp_pack_rec *g =
+        c ? dsp_pack_need(p, what, "genders", DSP_PACK_U8, d->n, e) : NULL;
+    if (!g) return -1;
+    size_t bytes = (size_t)f->count * sizeof(float), nn = d->n ? d->n : 1;
     d->x = malloc(bytes ? bytes : 1);
-    d->label = malloc(d->n ? d->n * sizeof *d->label : 1);
-    if (!d->x || !d->label) return err_set(e, "%s: out of memory", what);
+    d->label = malloc(nn * sizeof *d->label);
+    d->corpus = malloc(nn * sizeof *d->corpus);
+    d->gender = malloc(nn);
+    if (!d->x || !d->label || !d->corpus || !d->gender)
+        return err_set(e, "%s: out of memory", what);
+    memcpy(d->corpus, c->data, d->n * sizeof *d->corpus);
+    memcpy(d->gender, g->data, d->n);
+    for (size_t i = 0; i < d->n; i++)
+        if (d->corpus[i] < 0 || d->corpus[i] >= DSP_N_CORPORA ||
+            (d->gender[i] != 'm' && d->gender[i] != 'f' && d->gender[i] != '?'))
+            return err_set(e, "%s: sample %zu has a bad corpus or gender", what, i);
     memcpy(d->x, f->data, bytes);
     size_t dim = d->n_mfcc * d->frames > 0 ? d->n_mfcc * d->frames : 1;
     for (size_t i = 0; i < (size_t)f->count; i++)
@@ -174,6 +197,17 @@ int dist_dataset_load(struct dist_dataset *d, const char *path, size_t max_items
     return rc;
 }
 
+void dist_features_params_from(struct dsp_features_params *p, double offset, double duration,
+                               int sr, int n_mfcc)
+{
+    dsp_features_default_params(p);
+    p->load.offset_s = offset;
+    p->load.duration_s = duration;
+    p->load.sample_rate = p->mfcc.sample_rate = sr;
+    p->mfcc.fmax = sr / 2.0;
+    p->mfcc.n_mfcc = n_mfcc;
+}
+
 int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b)
 {
     return a->load.offset_s == b->load.offset_s && a->load.duration_s == b->load.duration_s &&
@@ -183,6 +217,37 @@ int dist_params_equal(const struct dsp_features_params *a, const struct dsp_feat
            a->mfcc.n_mfcc == b->mfcc.n_mfcc && a->mfcc.fmin == b->mfcc.fmin &&
            a->mfcc.fmax == b->mfcc.fmax && a->mfcc.amin == b->mfcc.amin &&
            a->mfcc.top_db == b->mfcc.top_db;
+}
+
+int dist_dataset_filter(struct dist_dataset *d, const int *keep, char *const *reason, struct err *e)
+{
+    size_t drop = 0, dim = d->n_mfcc * d->frames;
+    for (size_t i = 0; i < d->n; i++) drop += !keep[i];
+    if (!drop) return 0;
+    char **sp = realloc(d->skip_path, (d->n_skipped + drop + 1) * sizeof *sp);
+    if (sp) d->skip_path = sp;
+    char **sr = realloc(d->skip_reason, (d->n_skipped + drop + 1) * sizeof *sr);
+    if (sr) d->skip_reason = sr;
+    if (!sp || !sr) return err_set(e, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (!keep[i]) {
+            size_t l = strlen(reason[i]) + 1;
+            char *r = malloc(l);
+            if (!r) return err_set(e, "out of memory");
+            memcpy(r, reason[i], l);
+            d->skip_path[d->n_skipped] = d->path[i];
+            d->skip_reason[d->n_skipped++] = r;
+            free(d->speaker[i]);
+            continue;
+        }
+        if (k != i) memmove(d->x + k * dim, d->x + i * dim, dim * sizeof *d->x);
+        d->label[k] = d->label[i], d->corpus[k] = d->corpus[i], d->gender[k] = d->gender[i];
+        d->path[k] = d->path[i], d->speaker[k] = d->speaker[i];
+        k++;
+    }
+    d->n = k;
+    return 0;
 }
 
 void dist_free_strings(char **s, size_t n)
@@ -196,6 +261,8 @@ void dist_dataset_free(struct dist_dataset *d)
     if (!d) return;
     free(d->x);
     free(d->label);
+    free(d->corpus);
+    free(d->gender);
     dist_free_strings(d->path, d->n);
     dist_free_strings(d->speaker, d->n);
     dist_free_strings(d->skip_path, d->n_skipped);

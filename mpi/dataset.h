@@ -1,10 +1,13 @@
 /* dataset.h: a corpus turned into features, as every rank holds it for training, and its
  * feature file (a dsp/pack.h container of kind "FEAT").
  *
- * Feature file records:
+ * Feature file records (format DIST_FEAT_FORMAT; a file of another format is not read):
+ *   format          i64  DIST_FEAT_FORMAT
  *   features        f32 [n][n_mfcc][frames]   MFCC matrices, coefficient-major per sample
- *   labels          i32 [n]                   class index 0..6 (dsp_label_names order)
- *   paths, speakers u8  NUL-terminated strings, n of each, back to back
+ *   labels          i32 [n]                   label 0..8 (dsp_label_names order, dsp/corpora.h)
+ *   corpora         i32 [n]                   corpus (enum dsp_corpus_id)
+ *   genders         u8  [n]                   'm', 'f' or '?'
+ *   paths, speakers u8  NUL-terminated strings, n of each, back to back (speakers namespaced)
  *   label_names     u8  NUL-terminated strings, DSP_N_LABELS of them
  *   skipped_paths, skipped_reasons  u8 NUL-terminated strings, n_skipped of each
  *   load.offset_s, load.duration_s, mfcc.fmin, mfcc.fmax, mfcc.amin, mfcc.top_db   f64
@@ -24,14 +27,19 @@
 #include "mpi/record.h"
 
 #define DIST_FEAT_KIND DSP_PACK_FOURCC('F', 'E', 'A', 'T')
+/* 2: labels are the 9 of dsp/corpora.h, speakers namespaced, corpora and genders recorded
+ * (1: the 7 TESS labels). */
+#define DIST_FEAT_FORMAT 2
 
 struct dist_dataset {
     size_t n; /* usable samples */
     size_t n_mfcc, frames;
-    float *x;       /* [n][n_mfcc][frames] */
-    int32_t *label; /* [n] */
-    char **path;    /* [n] */
-    char **speaker; /* [n] */
+    float *x;        /* [n][n_mfcc][frames] */
+    int32_t *label;  /* [n] enum dsp_label */
+    int32_t *corpus; /* [n] enum dsp_corpus_id */
+    char *gender;    /* [n] 'm', 'f', '?' */
+    char **path;     /* [n] */
+    char **speaker;  /* [n] */
     size_t n_skipped;
     char **skip_path;   /* [n_skipped] */
     char **skip_reason; /* [n_skipped] */
@@ -54,6 +62,11 @@ int dist_dataset_encode(const struct dist_dataset *d, int level, unsigned char *
                         size_t *outlen, struct err *e);
 int dist_dataset_decode(struct dist_dataset *d, const unsigned char *in, size_t inlen,
                         const char *what, struct err *e);
+
+/* The default feature parameters with the options ser exposes: offset and duration (s), the
+ * analysis rate and the MFCC count. */
+void dist_features_params_from(struct dsp_features_params *p, double offset, double duration,
+                               int sr, int n_mfcc);
 
 /* 1 when both parameter sets give identical features. */
 int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b);
@@ -86,6 +99,11 @@ int dist_pack_add_strings(struct dsp_pack *p, const char *name, char *const *s, 
 int dist_pack_get_strings(const struct dsp_pack *p, const char *what, const char *name, size_t n,
                           char ***out, struct err *e);
 void dist_free_strings(char **s, size_t n);
+
+/* Keeps the samples with keep[i] != 0 (in order) and moves the others to the skip list with
+ * reason[i] (copied). Returns 0 or -1 (out of memory: d unchanged as far as it matters). */
+int dist_dataset_filter(struct dist_dataset *d, const int *keep, char *const *reason,
+                        struct err *e);
 
 /* Frees everything and zeroes d; accepts a partly filled dataset. */
 void dist_dataset_free(struct dist_dataset *d);

@@ -44,10 +44,15 @@ static void fnv_file(uint64_t *h, const char *path)
     fnv(h, v, sizeof v);
 }
 
+static int32_t meta_of(const struct dsp_item *it)
+{
+    return it->label | it->corpus << 8 | (int32_t)(unsigned char)it->gender << 16;
+}
+
 static uint64_t cache_key(const struct dsp_corpus *c, const struct dsp_features_params *q)
 {
     uint64_t h = 14695981039346656037ULL;
-    fnv_str(&h, "ser-features-1");
+    fnv_str(&h, "ser-features-2");
     double dv[6] = {q->load.offset_s, q->load.duration_s, q->mfcc.fmin,
                     q->mfcc.fmax,     q->mfcc.amin,       q->mfcc.top_db};
     int64_t iv[7] = {q->load.sample_rate, q->mfcc.sample_rate, q->mfcc.n_fft, q->mfcc.hop,
@@ -57,7 +62,7 @@ static uint64_t cache_key(const struct dsp_corpus *c, const struct dsp_features_
     for (size_t i = 0; i < c->n; i++) {
         fnv_file(&h, c->items[i].path);
         fnv_str(&h, c->items[i].speaker);
-        int32_t l = c->items[i].label;
+        int32_t l = meta_of(&c->items[i]);
         fnv(&h, &l, sizeof l);
     }
     for (size_t i = 0; i < c->n_skipped; i++) fnv_file(&h, c->skipped[i].path);
@@ -69,23 +74,24 @@ static uint64_t cache_key(const struct dsp_corpus *c, const struct dsp_features_
 static uint64_t list_hash(const struct dsp_corpus *c)
 {
     uint64_t h = 14695981039346656037ULL;
-    fnv_str(&h, "ser-list-1");
+    fnv_str(&h, "ser-list-2");
     for (size_t i = 0; i < c->n; i++) {
         fnv_str(&h, c->items[i].path);
         fnv_str(&h, c->items[i].speaker);
-        int32_t l = c->items[i].label;
+        int32_t l = meta_of(&c->items[i]);
         fnv(&h, &l, sizeof l);
     }
     return h;
 }
 
-/* The file list as rank 0 broadcasts it: "path\0speaker\0" per item, then labels. */
+/* The file list as rank 0 broadcasts it: "path\0speaker\0" per item, then per item its
+ * label | corpus << 8 | gender << 16 (meta). */
 struct filelist {
     size_t n;
     char *blob;
     size_t bloblen;
     const char **path, **speaker;
-    int32_t *label;
+    int32_t *label; /* meta */
 };
 
 static void filelist_free(struct filelist *f)
@@ -127,7 +133,7 @@ static int filelist_from_corpus(struct filelist *f, const struct dsp_corpus *c)
         memcpy(f->blob + pos, c->items[i].path, a);
         memcpy(f->blob + pos + a, c->items[i].speaker, b);
         pos += a + b;
-        f->label[i] = c->items[i].label;
+        f->label[i] = meta_of(&c->items[i]);
     }
     return filelist_index(f);
 }
@@ -200,7 +206,9 @@ static const char *cache_mismatch(const struct dist_dataset *c, const struct job
     size_t k = 0, used = 0;
     for (size_t i = 0; i < fl->n; i++) {
         if (k < c->n && strcmp(c->path[k], fl->path[i]) == 0) {
-            if (strcmp(c->speaker[k], fl->speaker[i]) != 0 || c->label[k] != fl->label[i])
+            int32_t m =
+                c->label[k] | c->corpus[k] << 8 | (int32_t)(unsigned char)c->gender[k] << 16;
+            if (strcmp(c->speaker[k], fl->speaker[i]) != 0 || m != fl->label[i])
                 return "a file's speaker or label differs";
             k++, used++;
         } else if (!bsearch(&fl->path[i], c->skip_path, c->n_skipped, sizeof *c->skip_path,
@@ -211,13 +219,67 @@ static const char *cache_mismatch(const struct dist_dataset *c, const struct job
     return k == c->n && used == c->n ? NULL : "it holds files the corpus does not";
 }
 
+static int cmp_item_path(const void *a, const void *b)
+{
+    return strcmp(((const struct dsp_item *)a)->path, ((const struct dsp_item *)b)->path);
+}
+
+static int cmp_skip_path(const void *a, const void *b)
+{
+    return strcmp(((const struct dsp_skip *)a)->path, ((const struct dsp_skip *)b)->path);
+}
+
+/* Moves every item and skip of src into dst (src emptied). Returns 0 or -1 out of memory. */
+static int absorb(struct dsp_corpus *dst, struct dsp_corpus *src)
+{
+    struct dsp_item *it = realloc(dst->items, (dst->n + src->n + 1) * sizeof *it);
+    if (it) dst->items = it;
+    struct dsp_skip *sk = realloc(dst->skipped, (dst->n_skipped + src->n_skipped + 1) * sizeof *sk);
+    if (sk) dst->skipped = sk;
+    if (!it || !sk) return -1;
+    memcpy(dst->items + dst->n, src->items, src->n * sizeof *it);
+    memcpy(dst->skipped + dst->n_skipped, src->skipped, src->n_skipped * sizeof *sk);
+    dst->n += src->n, dst->n_skipped += src->n_skipped;
+    dst->n_duplicates += src->n_duplicates, dst->n_ignored += src->n_ignored;
+    free(src->items), free(src->skipped);
+    memset(src, 0, sizeof *src);
+    return 0;
+}
+
+/* Every --data source scanned and merged into one corpus sorted by path; a file reached
+ * through two sources is listed once. */
+static int scan_sources(const struct dist_extract_opts *o, struct dsp_corpus *all, struct err *e)
+{
+    for (int s = 0; s < o->n_data; s++) {
+        struct dsp_corpus one = {0};
+        int rc = dsp_scan(o->data[s], &o->scan, &one, e);
+        if (rc == 0 && absorb(all, &one)) rc = err_set(e, "out of memory");
+        dsp_corpus_free(&one);
+        if (rc) return -1;
+    }
+    if (o->n_data < 2) return 0;
+    qsort(all->items, all->n, sizeof *all->items, cmp_item_path);
+    qsort(all->skipped, all->n_skipped, sizeof *all->skipped, cmp_skip_path);
+    size_t k = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        if (k && strcmp(all->items[k - 1].path, all->items[i].path) == 0) {
+            free(all->items[i].path), free(all->items[i].speaker), free(all->items[i].word);
+            all->n_duplicates++;
+            continue;
+        }
+        all->items[k++] = all->items[i];
+    }
+    all->n = k;
+    return 0;
+}
+
 /* Rank 0: scans the corpus and looks for a valid feature file. Returns 0 (*hit: d holds the
  * cached dataset) or -1 with e. */
 static int scan_and_check_cache(struct job *j, struct dist_dataset *d, int *hit, struct err *e)
 {
     const struct dist_extract_opts *o = j->o;
     *hit = 0;
-    if (dsp_scan(o->data, 0, &j->corpus, e)) return -1;
+    if (scan_sources(o, &j->corpus, e)) return -1;
     if (filelist_from_corpus(&j->fl, &j->corpus)) return err_set(e, "out of memory");
     j->key = cache_key(&j->corpus, &o->params);
     j->list = list_hash(&j->corpus);
@@ -225,7 +287,7 @@ static int scan_and_check_cache(struct job *j, struct dist_dataset *d, int *hit,
         return err_set(e,
                        "%s: %zu files that are not the corpus this run was trained on (its "
                        "checkpoint names another file list): check --data",
-                       o->data, j->corpus.n);
+                       o->data[0], j->corpus.n);
     struct stat st;
     if (!o->out || o->force || stat(o->out, &st) != 0) return 0;
     struct err ce = {0};
@@ -349,15 +411,22 @@ static int assemble(struct job *j, struct dist_dataset *d, struct err *e)
     d->params = j->o->params;
     d->cache_key = j->key;
     d->label = malloc((good ? good : 1) * sizeof *d->label);
+    d->corpus = malloc((good ? good : 1) * sizeof *d->corpus);
+    d->gender = malloc(good ? good : 1);
     d->path = calloc(good ? good : 1, sizeof *d->path);
     d->speaker = calloc(good ? good : 1, sizeof *d->speaker);
     d->skip_path = calloc(nscan + bad + 1, sizeof *d->skip_path);
     d->skip_reason = calloc(nscan + bad + 1, sizeof *d->skip_reason);
-    int rc = d->label && d->path && d->speaker && d->skip_path && d->skip_reason ? 0 : -1;
+    int rc = d->label && d->corpus && d->gender && d->path && d->speaker && d->skip_path &&
+                     d->skip_reason
+                 ? 0
+                 : -1;
     for (size_t i = 0, k = 0; rc == 0 && i < fl->n; i++) {
         if (!j->ok[i]) continue;
         if (k != i) memmove(j->x + k * j->dim, j->x + i * j->dim, j->dim * sizeof(float));
-        d->label[k] = fl->label[i];
+        d->label[k] = fl->label[i] & 0xff;
+        d->corpus[k] = fl->label[i] >> 8 & 0xff;
+        d->gender[k] = (char)(fl->label[i] >> 16 & 0xff);
         if (!(d->path[k] = xstrdup(fl->path[i])) || !(d->speaker[k] = xstrdup(fl->speaker[i])))
             rc = -1;
         k++;
@@ -420,16 +489,30 @@ fail:
 /* ---- ser extract ---- */
 
 struct extract_cli {
-    char data[4096], out[4096];
-    int force, quiet;
+    struct cli_list data;
+    char out[4096], corpus[16];
+    int force, quiet, ravdess_song;
+    double offset, duration;
+    long sr, n_mfcc;
 };
 
 #define X(f) CLI_FIELD(struct extract_cli, f)
 static const struct cli_opt extract_opts[] = {
-    {"data", CLI_STRING, X(data), NULL, 0, 0, NULL, "DIR",
-     "corpus directory (TESS layout) or CSV manifest (path,label[,speaker])", NULL, NULL, 0},
+    {"data", CLI_LIST, X(data), NULL, 0, 0, NULL, "DIR",
+     "corpus directory or CSV manifest (repeat for several)", NULL, NULL, 0},
     {"out", CLI_STRING, X(out), NULL, 0, 0, NULL, "FILE",
      "feature file to write (reused when inputs and parameters are unchanged)", NULL, NULL, 0},
+    {"corpus", CLI_STRING, X(corpus), "auto", 0, 0, "auto|tess|ravdess|cremad|savee|emodb", "NAME",
+     "read every file with this corpus's naming instead of recognising each", NULL, NULL, 0},
+    {"ravdess-song", CLI_FLAG, X(ravdess_song), NULL, 0, 0, NULL, NULL,
+     "also extract RAVDESS's song files", NULL, NULL, 0},
+    {"offset", CLI_DOUBLE, X(offset), "0.5", 0, 1e6, NULL, "SECONDS",
+     "start of the analysed clip in each file", NULL, NULL, 0},
+    {"duration", CLI_DOUBLE, X(duration), "3", 1e-3, 3600, NULL, "SECONDS",
+     "clip length; shorter clips are zero-padded", NULL, NULL, 0},
+    {"sr", CLI_LONG, X(sr), "22050", 1000, 768000, NULL, "HZ", "analysis sample rate", NULL, NULL,
+     0},
+    {"n-mfcc", CLI_LONG, X(n_mfcc), "40", 1, 128, NULL, "N", "MFCC coefficients", NULL, NULL, 0},
     {"force", CLI_FLAG, X(force), NULL, 0, 0, NULL, NULL,
      "extract again even if FILE is up to date", NULL, NULL, 0},
     {"quiet", CLI_FLAG, X(quiet), NULL, 0, 0, NULL, NULL, "no progress or summary output", NULL,
@@ -439,7 +522,7 @@ static const struct cli_opt extract_opts[] = {
 static int extract_check(const void *cfg, struct err *e)
 {
     const struct extract_cli *c = cfg;
-    return !c->data[0] || !c->out[0] ? err_set(e, "--data and --out are required") : 0;
+    return !c->data.n || !c->out[0] ? err_set(e, "--data and --out are required") : 0;
 }
 
 static const struct cli_table extract_table = {
@@ -487,9 +570,15 @@ int cmd_extract(int argc, char **argv)
         fprintf(stderr, "ser extract: %s\n", e.msg);
         return SER_EXIT_INPUT;
     }
+    const char *data[CLI_LIST_MAX];
+    for (int i = 0; i < c.data.n; i++) data[i] = c.data.v[i];
     struct dist_extract_opts o = {
-        .data = c.data, .out = c.out, .force = c.force, .verbose = !c.quiet};
-    dsp_features_default_params(&o.params);
+        .data = data, .n_data = c.data.n, .out = c.out, .force = c.force, .verbose = !c.quiet};
+    dsp_scan_default_opts(&o.scan);
+    o.scan.validate = 0;
+    o.scan.names.corpus = dsp_corpus_index(c.corpus);
+    o.scan.names.ravdess_song = c.ravdess_song;
+    dist_features_params_from(&o.params, c.offset, c.duration, (int)c.sr, (int)c.n_mfcc);
     struct dist_dataset d = {0};
     int rc = dist_extract(comm, &o, &d, &e), code = 0;
     if (rc < 0) {

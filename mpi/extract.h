@@ -11,16 +11,19 @@
 #define SER_EXTRACT_H
 
 #include "mpi/comm/comm.h"
+#include "dsp/scan.h"
 #include "mpi/dataset.h"
 
 struct dist_extract_opts {
-    const char *data;     /* corpus directory or CSV manifest */
-    const char *out;      /* feature file to reuse/write (NULL: neither) */
-    int force;            /* ignore a valid cache */
-    int all_ranks;        /* every rank receives the whole dataset (training) */
-    int verbose;          /* rank 0 prints progress and a summary on stderr */
-    uint64_t expect_list; /* not 0: refuse, before extracting, a corpus whose file list has
-                             another hash (a resumed run's data must be its own) */
+    const char *const *data; /* [n_data] corpus directories or CSV manifests (merged) */
+    int n_data;
+    struct dsp_scan_opts scan; /* corpus naming (forced or per file), RAVDESS songs */
+    const char *out;           /* feature file to reuse/write (NULL: neither) */
+    int force;                 /* ignore a valid cache */
+    int all_ranks;             /* every rank receives the whole dataset (training) */
+    int verbose;               /* rank 0 prints progress and a summary on stderr */
+    uint64_t expect_list;      /* not 0: refuse, before extracting, a corpus whose file list has
+                                  another hash (a resumed run's data must be its own) */
     struct dsp_features_params params;
 };
 

@@ -1,34 +1,40 @@
-/* metrics.c: accuracy, precision, recall, F1 (see metrics.h). */
+/* metrics.c: accuracy, per-class and macro metrics (see metrics.h). */
 #include "mpi/metrics.h"
 
-double dist_accuracy(const int64_t conf[DSP_N_LABELS][DSP_N_LABELS])
+#include <string.h>
+
+double dist_accuracy(const dist_conf conf, int K)
 {
     int64_t t = 0, c = 0;
-    for (int i = 0; i < DSP_N_LABELS; i++)
-        for (int j = 0; j < DSP_N_LABELS; j++) {
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++) {
             t += conf[i][j];
             if (i == j) c += conf[i][j];
         }
     return t ? (double)c / (double)t : 0;
 }
 
-double dist_class_metrics(const int64_t conf[DSP_N_LABELS][DSP_N_LABELS],
-                          double precision[DSP_N_LABELS], double recall[DSP_N_LABELS],
-                          double f1[DSP_N_LABELS], double *macro_f1)
+double dist_class_metrics(const dist_conf conf, int K, struct dist_metrics *m)
 {
-    double mf = 0;
-    for (int k = 0; k < DSP_N_LABELS; k++) {
+    memset(m, 0, sizeof *m);
+    for (int k = 0; k < K; k++) {
         int64_t tp = conf[k][k], actual = 0, predicted = 0;
-        for (int j = 0; j < DSP_N_LABELS; j++) {
+        for (int j = 0; j < K; j++) {
             actual += conf[k][j];
             predicted += conf[j][k];
         }
-        precision[k] = predicted ? (double)tp / (double)predicted : 0;
-        recall[k] = actual ? (double)tp / (double)actual : 0;
-        double s = precision[k] + recall[k];
-        f1[k] = s > 0 ? 2 * precision[k] * recall[k] / s : 0;
-        mf += f1[k];
+        m->support[k] = actual;
+        m->precision[k] = predicted ? (double)tp / (double)predicted : 0;
+        m->recall[k] = actual ? (double)tp / (double)actual : 0;
+        double s = m->precision[k] + m->recall[k];
+        m->f1[k] = s > 0 ? 2 * m->precision[k] * m->recall[k] / s : 0;
+        if (actual) {
+            m->present++;
+            m->uar += m->recall[k];
+            m->macro_f1 += m->f1[k];
+        }
     }
-    *macro_f1 = mf / DSP_N_LABELS;
-    return dist_accuracy(conf);
+    if (m->present) m->uar /= m->present, m->macro_f1 /= m->present;
+    m->accuracy = dist_accuracy(conf, K);
+    return m->accuracy;
 }

@@ -33,7 +33,12 @@ static void json_config(struct dist_json *j, const struct cli_table *t, const vo
         if (o->flags & (CLI_RUN_LOCAL | CLI_NO_CONFIG)) continue;
         int type = cli_value(t, cfg, o->name, v, sizeof v);
         dist_json_key(j, o->name);
-        if (type == CLI_FLAG)
+        if (type == CLI_LIST) { /* an array of strings */
+            const struct cli_list *l = cli_list_values(cfg, o);
+            dist_json_open(j, '[');
+            for (int k = 0; k < l->n; k++) dist_json_str(j, l->v[k]);
+            dist_json_close(j, ']');
+        } else if (type == CLI_FLAG)
             dist_json_bool(j, strcmp(v, "true") == 0);
         else if (type == CLI_LONG)
             dist_json_int(j, strtoll(v, NULL, 10));
@@ -45,41 +50,32 @@ static void json_config(struct dist_json *j, const struct cli_table *t, const vo
     dist_json_close(j, '}');
 }
 
-/* Number of test samples whose true class is k. */
-static long long row_sum(const int64_t conf[DSP_N_LABELS][DSP_N_LABELS], int k)
+static void json_per_class(struct dist_json *j, const struct dist_report *r,
+                           const struct dist_metrics *m)
 {
-    long long n = 0;
-    for (int j = 0; j < DSP_N_LABELS; j++) n += conf[k][j];
-    return n;
-}
-
-static void json_per_class(struct dist_json *j, const struct dist_report *r)
-{
-    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
-    dist_class_metrics(r->conf, p, rc, f1, &mf1);
     dist_json_key(j, "per_class");
     dist_json_open(j, '{');
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        dist_json_key(j, dsp_label_names[k]);
+    for (int k = 0; k < r->K; k++) {
+        dist_json_key(j, r->classes[k]);
         dist_json_open(j, '{');
-        dist_json_key(j, "precision"), dist_json_num(j, p[k]);
-        dist_json_key(j, "recall"), dist_json_num(j, rc[k]);
-        dist_json_key(j, "f1"), dist_json_num(j, f1[k]);
-        dist_json_key(j, "support"), dist_json_int(j, row_sum(r->conf, k));
+        dist_json_key(j, "precision"), dist_json_num(j, m->precision[k]);
+        dist_json_key(j, "recall"), dist_json_num(j, m->recall[k]);
+        dist_json_key(j, "f1"), dist_json_num(j, m->f1[k]);
+        dist_json_key(j, "support"), dist_json_int(j, m->support[k]);
         dist_json_close(j, '}');
     }
     dist_json_close(j, '}');
     dist_json_key(j, "confusion");
     dist_json_open(j, '[');
-    for (int k = 0; k < DSP_N_LABELS; k++) {
+    for (int k = 0; k < r->K; k++) {
         dist_json_open(j, '[');
-        for (int c = 0; c < DSP_N_LABELS; c++) dist_json_int(j, r->conf[k][c]);
+        for (int c = 0; c < r->K; c++) dist_json_int(j, r->conf[k][c]);
         dist_json_close(j, ']');
     }
     dist_json_close(j, ']');
     dist_json_key(j, "labels");
     dist_json_open(j, '[');
-    for (int k = 0; k < DSP_N_LABELS; k++) dist_json_str(j, dsp_label_names[k]);
+    for (int k = 0; k < r->K; k++) dist_json_str(j, r->classes[k]);
     dist_json_close(j, ']');
 }
 
@@ -88,15 +84,17 @@ static int write_summary(const struct dist_report *r, struct err *e)
     struct dsp_out o;
     FILE *f = open_out(&o, r->run_dir, "summary.json", e);
     if (!f) return -1;
-    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
-    double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    struct dist_metrics m;
+    dist_class_metrics(r->conf, r->K, &m);
     struct dist_json j;
     dist_json_init(&j, f);
     dist_json_open(&j, '{');
-    dist_json_key(&j, "test_accuracy"), dist_json_num(&j, acc);
-    dist_json_key(&j, "test_macro_f1"), dist_json_num(&j, mf1);
+    dist_json_key(&j, "test_accuracy"), dist_json_num(&j, m.accuracy);
+    dist_json_key(&j, "test_uar"), dist_json_num(&j, m.uar);
+    dist_json_key(&j, "test_macro_f1"), dist_json_num(&j, m.macro_f1);
     dist_json_key(&j, "test_loss"), dist_json_num(&j, r->test_loss);
-    json_per_class(&j, r);
+    if (r->test_speakers) dist_json_key(&j, "test_speakers"), dist_json_str(&j, r->test_speakers);
+    json_per_class(&j, r, &m);
     dist_json_key(&j, "epochs_run"), dist_json_int(&j, r->epochs_run);
     dist_json_key(&j, "best_epoch"), dist_json_int(&j, r->best_epoch);
     dist_json_key(&j, "wall_seconds"), dist_json_num(&j, r->wall_seconds);
@@ -125,11 +123,11 @@ static int write_confusion_tsv(const struct dist_report *r, struct err *e)
     FILE *f = open_out(&o, r->run_dir, "confusion.tsv", e);
     if (!f) return -1;
     fprintf(f, "true\\predicted");
-    for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, "\t%s", dsp_label_names[j]);
+    for (int j = 0; j < r->K; j++) fprintf(f, "\t%s", r->classes[j]);
     fputc('\n', f);
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        fprintf(f, "%s", dsp_label_names[k]);
-        for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, "\t%lld", (long long)r->conf[k][j]);
+    for (int k = 0; k < r->K; k++) {
+        fprintf(f, "%s", r->classes[k]);
+        for (int j = 0; j < r->K; j++) fprintf(f, "\t%lld", (long long)r->conf[k][j]);
         fputc('\n', f);
     }
     return close_out(&o, e);
@@ -140,14 +138,17 @@ static int write_markdown(const struct dist_report *r, struct err *e)
     struct dsp_out o;
     FILE *f = open_out(&o, r->run_dir, "report.md", e);
     if (!f) return -1;
-    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
-    double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    struct dist_metrics m;
+    dist_class_metrics(r->conf, r->K, &m);
     const double *best =
         r->best_epoch > 0 ? r->hist + (size_t)(r->best_epoch - 1) * DIST_H_COLS : NULL;
     fprintf(f, "# ser training report\n\n");
     fprintf(f, "| metric | value |\n| --- | --- |\n");
-    fprintf(f, "| test accuracy | %.2f%% |\n| test macro-F1 | %.4f |\n| test loss | %.4f |\n",
-            100 * acc, mf1, r->test_loss);
+    fprintf(f,
+            "| test accuracy (WA) | %.2f%% |\n| test UAR | %.2f%% |\n| test macro-F1 | %.4f |\n"
+            "| test loss | %.4f |\n",
+            100 * m.accuracy, 100 * m.uar, m.macro_f1, r->test_loss);
+    if (r->test_speakers) fprintf(f, "| test speakers | %s |\n", r->test_speakers);
     if (best)
         fprintf(f, "| best epoch (restored) | %d (val_loss %.4f, val_accuracy %.2f%%) |\n",
                 r->best_epoch, best[DIST_H_VAL_LOSS], 100 * best[DIST_H_VAL_ACC]);
@@ -162,20 +163,19 @@ static int write_markdown(const struct dist_report *r, struct err *e)
     fprintf(f, "![learning curves](learning_curves.svg)\n\n");
     fprintf(f, "## Per class (test set)\n\n| class | precision | recall | F1 | support |\n"
                "| --- | --- | --- | --- | --- |\n");
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        long long support = row_sum(r->conf, k);
-        fprintf(f, "| %s | %.4f | %.4f | %.4f | %lld |\n", dsp_label_names[k], p[k], rc[k], f1[k],
-                support);
-    }
-    fprintf(f, "| **macro average** | | | **%.4f** | |\n\n", mf1);
+    for (int k = 0; k < r->K; k++)
+        fprintf(f, "| %s | %.4f | %.4f | %.4f | %lld |\n", r->classes[k], m.precision[k],
+                m.recall[k], m.f1[k], (long long)m.support[k]);
+    fprintf(f, "| **macro average** (%d classes present) | | **%.4f** (UAR) | **%.4f** | |\n\n",
+            m.present, m.uar, m.macro_f1);
     fprintf(f, "## Confusion matrix (rows: true, columns: predicted)\n\n| |");
-    for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, " %s |", dsp_label_names[j]);
+    for (int j = 0; j < r->K; j++) fprintf(f, " %s |", r->classes[j]);
     fprintf(f, "\n| --- |");
-    for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, " ---: |");
+    for (int j = 0; j < r->K; j++) fprintf(f, " ---: |");
     fputc('\n', f);
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        fprintf(f, "| **%s** |", dsp_label_names[k]);
-        for (int j = 0; j < DSP_N_LABELS; j++) fprintf(f, " %lld |", (long long)r->conf[k][j]);
+    for (int k = 0; k < r->K; k++) {
+        fprintf(f, "| **%s** |", r->classes[k]);
+        for (int j = 0; j < r->K; j++) fprintf(f, " %lld |", (long long)r->conf[k][j]);
         fputc('\n', f);
     }
     fprintf(f, "\n![confusion matrix](confusion.svg)\n\n");
@@ -275,28 +275,29 @@ int dist_svg_curves(const char *path, const double *hist, int epochs, int best_e
     return dsp_out_commit(&o, e);
 }
 
-int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_LABELS],
-                       struct err *e)
+int dist_svg_confusion(const char *path, const dist_conf conf, int K, const char *const *names,
+                       const char *title, struct err *e)
 {
     struct dsp_out o;
     if (dsp_out_open(&o, path, NULL, e)) return -1;
     FILE *f = o.f;
-    double cell = 56, x0 = 110, y0 = 60, n = DSP_N_LABELS;
+    double cell = 56, x0 = 110, y0 = 60, n = K;
     fprintf(f,
             "<svg xmlns='http://www.w3.org/2000/svg' width='%g' height='%g' "
             "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
             x0 + cell * n + 30, y0 + cell * n + 60);
     fprintf(f,
             "<text x='%g' y='20' text-anchor='middle' font-size='14'>confusion matrix "
-            "(test set; rows true, columns predicted)</text>\n",
-            x0 + cell * n / 2);
-    for (int k = 0; k < DSP_N_LABELS; k++) {
-        long long row = row_sum(conf, k);
+            "(%s; rows true, columns predicted)</text>\n",
+            x0 + cell * n / 2, title);
+    for (int k = 0; k < K; k++) {
+        long long row = 0;
+        for (int j = 0; j < K; j++) row += conf[k][j];
         fprintf(f, "<text x='%g' y='%g' text-anchor='end' font-size='12'>%s</text>\n", x0 - 6,
-                y0 + cell * k + cell / 2 + 4, dsp_label_names[k]);
+                y0 + cell * k + cell / 2 + 4, names[k]);
         fprintf(f, "<text x='%g' y='%g' text-anchor='middle' font-size='12'>%s</text>\n",
-                x0 + cell * k + cell / 2, y0 - 6, dsp_label_names[k]);
-        for (int j = 0; j < DSP_N_LABELS; j++) {
+                x0 + cell * k + cell / 2, y0 - 6, names[k]);
+        for (int j = 0; j < K; j++) {
             double frac = row ? (double)conf[k][j] / (double)row : 0;
             int shade = (int)(255 - 200 * frac);
             fprintf(f,
@@ -323,17 +324,18 @@ int dist_report_write(const struct dist_report *r, struct err *e)
     snprintf(path, sizeof path, "%s/learning_curves.svg", r->run_dir);
     if (dist_svg_curves(path, r->hist, r->epochs_run, r->best_epoch, e)) return -1;
     snprintf(path, sizeof path, "%s/confusion.svg", r->run_dir);
-    return dist_svg_confusion(path, r->conf, e);
+    return dist_svg_confusion(path, r->conf, r->K, r->classes, "test set", e);
 }
 
 int dist_report_print(const struct dist_report *r, FILE *f, struct err *e)
 {
-    double p[DSP_N_LABELS], rc[DSP_N_LABELS], f1[DSP_N_LABELS], mf1;
-    double acc = dist_class_metrics(r->conf, p, rc, f1, &mf1);
+    struct dist_metrics m;
+    dist_class_metrics(r->conf, r->K, &m);
     fprintf(f,
-            "test accuracy %.4f  macro-F1 %.4f  loss %.4f  (best epoch %d of %d, %.1f s)  "
-            "report: %s/report.md\n",
-            acc, mf1, r->test_loss, r->best_epoch, r->epochs_run, r->wall_seconds, r->run_dir);
+            "test accuracy %.4f  UAR %.4f  macro-F1 %.4f  loss %.4f  (best epoch %d of %d, %.1f "
+            "s)  report: %s/report.md\n",
+            m.accuracy, m.uar, m.macro_f1, r->test_loss, r->best_epoch, r->epochs_run,
+            r->wall_seconds, r->run_dir);
     if (fflush(f) != 0 || ferror(f))
         return err_io(e, "cannot write the result to standard output: %s", strerror(errno));
     return 0;

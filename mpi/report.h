@@ -12,6 +12,7 @@
 
 #include "dsp/scan.h"
 #include "mpi/cli.h"
+#include "mpi/metrics.h"
 #include "mpi/state.h"
 #include "ser/err.h"
 
@@ -24,8 +25,11 @@ struct dist_report {
     const double *hist;         /* [epochs_run][DIST_H_COLS] */
     int epochs_run, best_epoch; /* best_epoch counts from 1 */
     double test_loss, wall_seconds;
-    double train_seconds, comm_seconds;       /* training time, and its part in collectives */
-    int64_t conf[DSP_N_LABELS][DSP_N_LABELS]; /* test set, [true][predicted] */
+    double train_seconds, comm_seconds; /* training time, and its part in collectives */
+    int K;                              /* classes */
+    const char *const *classes;         /* [K] their names */
+    const char *test_speakers;          /* a fold's held-out speakers, or NULL */
+    dist_conf conf;                     /* test set, [true][predicted] over the K classes */
 };
 
 /* Writes every file atomically (dsp/file.h). Returns 0 or -1 with e. */
@@ -36,7 +40,7 @@ int dist_report_print(const struct dist_report *r, FILE *f, struct err *e);
 /* The two plots alone (also used by tests). */
 int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch,
                     struct err *e);
-int dist_svg_confusion(const char *path, const int64_t conf[DSP_N_LABELS][DSP_N_LABELS],
-                       struct err *e);
+int dist_svg_confusion(const char *path, const dist_conf conf, int K, const char *const *names,
+                       const char *title, struct err *e);
 
 #endif

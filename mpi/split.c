@@ -4,7 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dsp/corpora.h"
 #include "nn/rng.h"
 
 static uint64_t hash_str(uint64_t h, const char *s)
@@ -136,31 +138,136 @@ static int split_pool(size_t *list, size_t m, char *const *speaker, const int32_
     return rc;
 }
 
-int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how, uint64_t seed,
-               double val_frac, double test_frac, int *assign, struct err *e)
+static int cmp_strp(const void *a, const void *b)
 {
-    const char *held = NULL;
-    if (strncmp(how, "speaker:", 8) == 0) {
-        held = how + 8;
-        if (!*held) return err_set(e, "--split speaker:NAME needs a speaker name");
-    } else if (strcmp(how, "random") != 0) {
-        return err_set(e, "--split: unknown split '%s' (use random or speaker:NAME)", how);
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The distinct speakers of the files, sorted (a malloc'd array of pointers into speaker[]). */
+static char **distinct_speakers(size_t n, char *const *speaker, size_t *count)
+{
+    char **u = malloc((n ? n : 1) * sizeof *u);
+    if (!u) return NULL;
+    memcpy(u, speaker, n * sizeof *u);
+    if (n > 1) qsort(u, n, sizeof *u, cmp_strp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || strcmp(u[k - 1], u[i]) != 0) u[k++] = u[i];
+    *count = k;
+    return u;
+}
+
+/* Does token t (namespaced, or a bare id) name speaker s ("corpus:id")? */
+static int names_speaker(const char *t, size_t tl, const char *s)
+{
+    if (memchr(t, ':', tl)) return strlen(s) == tl && strncasecmp(s, t, tl) == 0;
+    const char *id = strchr(s, ':');
+    id = id ? id + 1 : s;
+    return strlen(id) == tl && strncasecmp(id, t, tl) == 0;
+}
+
+/* Marks as test the files of the speakers listed in `list` ("A,B,..."). */
+static int held_speakers(size_t n, char *const *speaker, const char *list, int *test, struct err *e)
+{
+    size_t nu;
+    char **u = distinct_speakers(n, speaker, &nu);
+    if (!u) return err_set(e, "out of memory");
+    char *held = calloc(nu ? nu : 1, 1);
+    int rc = held ? 0 : err_set(e, "out of memory");
+    for (const char *t = list; rc == 0 && *t;) {
+        size_t tl = strcspn(t, ",");
+        size_t hit = nu, hits = 0;
+        for (size_t k = 0; k < nu; k++)
+            if (names_speaker(t, tl, u[k])) hit = hits++ ? hit : k, held[k] = 1;
+        if (tl == 0 || hits == 0)
+            rc = err_set(e, "--split speaker:%s: no file of speaker '%.*s'", list, (int)tl, t);
+        else if (hits > 1)
+            rc = err_set(e,
+                         "--split speaker:%s: '%.*s' names %zu speakers (%s, ...): write "
+                         "corpus:speaker",
+                         list, (int)tl, t, hits, u[hit]);
+        t += tl + (t[tl] == ',');
     }
-    if (!(val_frac >= 0 && test_frac >= 0 && val_frac + test_frac < 1))
-        return err_set(e, "split fractions %g/%g are invalid", val_frac, test_frac);
-    size_t *pool = malloc((n ? n : 1) * sizeof *pool), m = 0, n_held = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *key = speaker[i];
+        char **at = bsearch(&key, u, nu, sizeof *u, cmp_strp);
+        test[i] = held[at - u];
+    }
+    free(u), free(held);
+    return rc;
+}
+
+/* Moves n_val whole speakers of the training pool to validation, chosen with the seed. */
+static int validation_speakers(size_t n, char *const *speaker, long n_val, uint64_t seed,
+                               int *assign, struct err *e)
+{
+    char **pool = malloc((n ? n : 1) * sizeof *pool);
+    size_t m = 0, nu = 0;
     if (!pool) return err_set(e, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        int is_held = held && strcmp(speaker[i], held) == 0;
-        assign[i] = is_held ? DIST_TEST : DIST_TRAIN;
-        n_held += (size_t)is_held;
-        if (!is_held) pool[m++] = i;
-    }
-    double vf = held ? val_frac / (1 - test_frac) : val_frac, tf = held ? 0 : test_frac;
-    int rc = split_pool(pool, m, speaker, label, seed, vf, tf, assign);
+    for (size_t i = 0; i < n; i++)
+        if (assign[i] != DIST_TEST) pool[m++] = speaker[i];
+    char **u = distinct_speakers(m, pool, &nu);
     free(pool);
-    if (rc) return err_set(e, "out of memory");
-    if (held && n_held == 0) return err_set(e, "--split %s: no file of speaker %s", how, held);
+    if (!u) return err_set(e, "out of memory");
+    if ((size_t)n_val >= nu) {
+        free(u);
+        return err_set(e,
+                       "--val-speakers %ld: the training set has %zu speakers (at least one "
+                       "must stay for training)",
+                       n_val, nu);
+    }
+    size_t *order = malloc(nu * sizeof *order);
+    if (!order) return free(u), err_set(e, "out of memory");
+    for (size_t k = 0; k < nu; k++) order[k] = k;
+    shuffle(order, nu, nn_rng_key(seed, 0x5a11), 0x7e1);
+    for (size_t i = 0; i < n; i++) {
+        if (assign[i] == DIST_TEST) continue;
+        char *key = speaker[i];
+        size_t at = (size_t)((char **)bsearch(&key, u, nu, sizeof *u, cmp_strp) - u);
+        int val = 0;
+        for (long k = 0; k < n_val; k++) val |= order[k] == at;
+        assign[i] = val ? DIST_VAL : DIST_TRAIN;
+    }
+    free(order), free(u);
+    return 0;
+}
+
+int dist_split(size_t n, char *const *speaker, const int32_t *label, const int32_t *corpus,
+               const struct dist_split_spec *sp, int *assign, struct err *e)
+{
+    const char *how = sp->how;
+    int kind = strcmp(how, "random") == 0         ? 0
+               : strncmp(how, "speaker:", 8) == 0 ? 1
+               : strncmp(how, "corpus:", 7) == 0  ? 2
+                                                  : -1;
+    if (kind < 0)
+        return err_set(e, "--split: unknown split '%s' (random, speaker:A[,B...], corpus:NAME)",
+                       how);
+    if (!(sp->val_frac >= 0 && sp->test_frac >= 0 && sp->val_frac + sp->test_frac < 1))
+        return err_set(e, "split fractions %g/%g are invalid", sp->val_frac, sp->test_frac);
+    int *test = calloc(n ? n : 1, sizeof *test), rc = test ? 0 : err_set(e, "out of memory");
+    int held_corpus = kind == 2 ? dsp_corpus_index(how + 7) : -1;
+    if (rc == 0 && kind == 1) rc = held_speakers(n, speaker, how + 8, test, e);
+    if (rc == 0 && kind == 2 && held_corpus < 0)
+        rc = err_set(e, "--split %s: unknown corpus '%s'", how, how + 7);
+    size_t *pool = rc ? NULL : malloc((n ? n : 1) * sizeof *pool), m = 0, n_held = 0;
+    if (rc == 0 && !pool) rc = err_set(e, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (kind == 2) test[i] = corpus[i] == held_corpus;
+        assign[i] = test[i] ? DIST_TEST : DIST_TRAIN;
+        n_held += (size_t)test[i];
+        if (!test[i]) pool[m++] = i;
+    }
+    double vf = kind ? sp->val_frac / (1 - sp->test_frac) : sp->val_frac;
+    double tf = kind ? 0 : sp->test_frac;
+    if (sp->val_speakers > 0) vf = 0;
+    if (rc == 0 && split_pool(pool, m, speaker, label, sp->seed, vf, tf, assign))
+        rc = err_set(e, "out of memory");
+    if (rc == 0 && sp->val_speakers > 0)
+        rc = validation_speakers(n, speaker, sp->val_speakers, sp->seed, assign, e);
+    free(pool), free(test);
+    if (rc) return -1;
+    if (kind == 2 && n_held == 0) return err_set(e, "--split %s: no file of that corpus", how);
     size_t cnt[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++) cnt[assign[i]]++;
     if (cnt[DIST_TRAIN] == 0 || cnt[DIST_VAL] == 0 || cnt[DIST_TEST] == 0)

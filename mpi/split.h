@@ -10,9 +10,11 @@
  *   dataset order, i.e. sorted by path) is shuffled with a counter-based RNG keyed by
  *   (seed, group); its first files go to test, the next to validation, the rest to training.
  *   O(n log n). 70/15/15 by default.
- * "speaker:NAME": every file of speaker NAME is the test set (speaker-independent
+ * "speaker:A[,B...]": every file of those speakers is the test set (speaker-independent
  *   evaluation); the other speakers' files are split into training and validation the same
- *   way, with val_frac / (1 - test_frac) of them in validation.
+ *   way, with val_frac / (1 - test_frac) of them in validation. "corpus:NAME": the same with
+ *   every file of corpus NAME as the test set (cross-corpus). val_speakers > 0: validation is
+ *   that many whole speakers of the training pool instead (never a test speaker).
  */
 #ifndef SER_SPLIT_H
 #define SER_SPLIT_H
@@ -24,10 +26,19 @@
 
 enum { DIST_TRAIN = 0, DIST_VAL = 1, DIST_TEST = 2 };
 
-/* assign[i] = DIST_TRAIN / DIST_VAL / DIST_TEST for the n items with the given speakers and
- * labels. Returns 0, or -1 with e (unknown split kind or speaker, an empty subset). */
-int dist_split(size_t n, char *const *speaker, const int32_t *label, const char *how, uint64_t seed,
-               double val_frac, double test_frac, int *assign, struct err *e);
+struct dist_split_spec {
+    const char *how; /* random | speaker:A[,B...] | corpus:NAME */
+    uint64_t seed;
+    double val_frac, test_frac;
+    long val_speakers; /* > 0: validation = that many whole training speakers (seeded) */
+};
+
+/* assign[i] = DIST_TRAIN / DIST_VAL / DIST_TEST for the n files with the given namespaced
+ * speakers, labels and corpora. speaker:A,B takes exact "corpus:id" names or bare ids that
+ * name one speaker only. Returns 0, or -1 with e (unknown split, speaker or corpus, an
+ * ambiguous bare name, an empty subset). */
+int dist_split(size_t n, char *const *speaker, const int32_t *label, const int32_t *corpus,
+               const struct dist_split_spec *s, int *assign, struct err *e);
 
 /* Hash of the file list and its assignment (stored in checkpoints to refuse resuming a run
  * on different data). */

@@ -22,36 +22,44 @@ struct ctx {
 
 /* ---- custom fields: label names, per-tensor weights ---- */
 
-static int labels_save(struct dsp_pack *p, const struct dist_rfield *f, const void *base, void *ctx,
-                       struct err *e)
+static int classes_save(struct dsp_pack *p, const struct dist_rfield *f, const void *base,
+                        void *ctx, struct err *e)
 {
-    (void)base, (void)ctx;
-    return dist_pack_add_strings(p, f->name, (char *const *)dsp_label_names, DSP_N_LABELS, e);
+    const struct dist_state *s = base;
+    (void)ctx;
+    return dist_pack_add_strings(p, f->name, (char *const *)s->cls.name, (size_t)s->cls.n, e);
 }
 
-static int labels_load(const struct dsp_pack *p, const char *what, const struct dist_rfield *f,
-                       void *base, void *ctx, struct err *e)
+static int classes_load(const struct dsp_pack *p, const char *what, const struct dist_rfield *f,
+                        void *base, void *ctx, struct err *e)
 {
-    (void)base, (void)ctx;
+    struct dist_state *s = base;
     char **names = NULL;
-    int rc = dist_pack_get_strings(p, what, f->name, DSP_N_LABELS, &names, e);
-    for (int i = 0; rc == 0 && i < DSP_N_LABELS; i++)
-        if (strcmp(names[i], dsp_label_names[i]) != 0)
-            rc = err_set(e, "%s: label %d is '%s', this ser expects '%s'", what, i, names[i],
-                         dsp_label_names[i]);
-    dist_free_strings(names, DSP_N_LABELS);
+    (void)ctx;
+    int rc = dist_pack_get_strings(p, what, f->name, (size_t)s->n_classes, &names, e);
+    if (rc == 0) rc = dist_classes_named(&s->cls, names, (size_t)s->n_classes, what, e);
+    dist_free_strings(names, (size_t)s->n_classes);
     return rc;
 }
 
-static void labels_print(FILE *out, const struct dist_rfield *f, const void *base, void *ctx)
+static int classes_equal(const struct dist_rfield *f, const void *a, const void *b, void *ctx)
 {
-    (void)base, (void)ctx;
+    const struct dist_state *x = a, *y = b;
+    (void)f, (void)ctx;
+    return x->cls.n == y->cls.n && memcmp(x->cls.label, y->cls.label, sizeof x->cls.label) == 0;
+}
+
+static void classes_print(FILE *out, const struct dist_rfield *f, const void *base, void *ctx)
+{
+    const struct dist_state *s = base;
+    (void)ctx;
     fprintf(out, "  %-24s", f->name);
-    for (int i = 0; i < DSP_N_LABELS; i++) fprintf(out, " %s", dsp_label_names[i]);
+    for (int i = 0; i < s->cls.n; i++) fprintf(out, " %s", s->cls.name[i]);
     fputc('\n', out);
 }
 
-static const struct dist_rcustom labels = {labels_save, labels_load, NULL, labels_print, NULL};
+static const struct dist_rcustom classes = {classes_save, classes_load, classes_equal,
+                                            classes_print, NULL};
 
 /* The tensor prefix of a weights field: "param." or "best.". */
 static const char *prefix(const struct dist_rfield *f)
@@ -172,8 +180,9 @@ static const struct dist_rfield fields[] = {
     {"spec", REC_STR, S(spec), 0, 65536, 0, 0, REC_MATCH, NULL, "model spec"},
     {"in_channels", REC_I64, S(in_channels), 1, 4096, 0, 0, REC_MATCH, NULL, "input coefficients"},
     {"in_len", REC_I64, S(in_len), 1, 1 << 20, 0, 0, REC_MATCH, NULL, "input frames"},
-    {"n_classes", REC_I64, S(n_classes), DSP_N_LABELS, DSP_N_LABELS, 0, 0, REC_MATCH, NULL, "classes"},
-    {"label_names", REC_CUSTOM, 0, 0, 0, 0, 0, 0, &labels, NULL},
+    {"format", REC_I64, S(format), DIST_CKPT_FORMAT, DIST_CKPT_FORMAT, 0, 0, 0, NULL, "checkpoint format"},
+    {"n_classes", REC_I64, S(n_classes), 2, DSP_N_LABELS, 0, 0, REC_MATCH, NULL, "classes"},
+    {"classes", REC_CUSTOM, 0, 0, 0, 0, 0, REC_MATCH, &classes, NULL},
     DIST_PARAM_FIELDS(struct dist_state, params, REC_MATCH),
     {"norm.mean", REC_F32V, S(mean), 0, 0, S(in_channels), 0, REC_MATCH, NULL, NULL},
     {"norm.std", REC_F32V, S(std), 0, 0, S(in_channels), 0, REC_MATCH, NULL, NULL},
@@ -197,6 +206,7 @@ static const struct dist_rfield fields[] = {
     {"train.epoch_correct", REC_F64, S(ep_correct), 0, 1e15, 0, 0, REC_TRAIN, NULL, NULL},
     {"train.epoch_seen", REC_F64, S(ep_seen), 0, 1e15, 0, 0, REC_TRAIN, NULL, NULL},
     {"train.epoch_seconds", REC_F64, S(ep_seconds), 0, 1e12, 0, 0, REC_TRAIN, NULL, NULL},
+    {"train.epoch_weight", REC_F64, S(ep_weight), 0, 1e15, 0, 0, REC_TRAIN, NULL, NULL},
     {"split", REC_STR, S(split), 0, 4096, 0, 0, REC_TRAIN, NULL, "split"},
     {"split.hash", REC_U64, S(split_hash), 0, 0, 0, 0, REC_TRAIN | REC_MATCH, NULL, "file list and split"},
     {"data.list_hash", REC_U64, S(list_hash), 0, 0, 0, 0, REC_TRAIN | REC_MATCH, NULL, "scanned corpus"},
@@ -227,13 +237,9 @@ int dist_state_save(const struct dist_state *s, const struct nn_model *m, int mo
                     const char *path, struct err *e)
 {
     struct ctx c = {m, NULL};
-    struct dist_state tmp;
-    const struct dist_state *src = s;
-    if (model_only) { /* best.ckpt: the best weights as its weights, no training state */
-        tmp = *s;
-        tmp.weights = s->best;
-        src = &tmp;
-    }
+    struct dist_state tmp = *s, *src = &tmp;
+    tmp.format = DIST_CKPT_FORMAT; /* whatever the caller's state says: this ser writes it */
+    if (model_only) tmp.weights = s->best; /* best.ckpt: the best weights, no training state */
     struct dsp_pack p = {0};
     int rc = dist_rec_save(&p, fields, NFIELDS, src, model_only ? REC_TRAIN : 0, &c, e);
     if (rc == 0) rc = dsp_pack_write(&p, path, DIST_CKPT_KIND, DSP_PACK_ENTROPY, e);
@@ -261,6 +267,13 @@ static int cross_check(const struct dist_state *s, int has_train, const char *wh
 static int from_pack(struct dist_state *s, const struct dsp_pack *p, const char *what,
                      int *has_train, struct err *e)
 {
+    int64_t format = 1;
+    if (dsp_pack_find(p, "format") && dsp_pack_get_i64(p, what, "format", &format, e)) return -1;
+    if (format != DIST_CKPT_FORMAT)
+        return err_set(e, "%s: a checkpoint of format %lld (%s ser); this ser reads format %d: %s",
+                       what, (long long)format, format < DIST_CKPT_FORMAT ? "an older" : "a newer",
+                       DIST_CKPT_FORMAT,
+                       format < DIST_CKPT_FORMAT ? "train again" : "use the ser that wrote it");
     struct ctx c = {NULL, NULL};
     int train = dsp_pack_find(p, "adam.m") != NULL;
     int rc = dist_rec_load(p, what, fields, NFIELDS, s, train ? 0 : REC_TRAIN, &c, e);

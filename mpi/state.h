@@ -19,11 +19,14 @@
 #include "dsp/features.h"
 #include "dsp/pack.h"
 #include "mpi/callbacks.h"
+#include "mpi/classify.h"
 #include "nn/adam.h"
 #include "nn/model.h"
 #include "ser/err.h"
 
 #define DIST_CKPT_KIND DSP_PACK_FOURCC('C', 'K', 'P', 'T')
+/* 2: the model's classes are data (labels of dsp/corpora.h); 1: the 7 TESS labels. */
+#define DIST_CKPT_FORMAT 2
 
 /* Columns of the metric history, one row per finished epoch. */
 enum {
@@ -34,14 +37,17 @@ enum {
     DIST_H_LR,
     DIST_H_SECONDS,
     DIST_H_SAMPLES_PER_S,
+    DIST_H_VAL_UAR,
     DIST_H_COLS
 };
 
 struct dist_state {
     /* the model and its input: what a model-only checkpoint (best.ckpt) holds */
-    char *version; /* ser version that wrote it */
-    char *spec;    /* canonical model spec */
+    int64_t format; /* DIST_CKPT_FORMAT */
+    char *version;  /* ser version that wrote it */
+    char *spec;     /* canonical model spec */
     int64_t in_channels, in_len, n_classes;
+    struct dist_classes cls; /* the n_classes classes (label names, in label order) */
     struct dsp_features_params params;
     float *mean, *std; /* [in_channels] normalisation (training set) */
     int64_t nparams;
@@ -56,7 +62,8 @@ struct dist_state {
     int64_t mbatch; /* the global batch size the position counts in */
     /* running sums of the epoch in progress (mid-epoch checkpoints) */
     double ep_loss_sum, ep_correct, ep_seen, ep_seconds;
-    char *split;         /* "random" or "speaker:NAME" */
+    double ep_weight;    /* sum of the class weights of the samples seen (= ep_seen unweighted) */
+    char *split;         /* the split made: "random", "speaker:A[,B...]" or "corpus:NAME" */
     uint64_t split_hash; /* of the file list and its split assignment */
     uint64_t list_hash;  /* of the scanned corpus (checked before extracting on resume) */
     char *config;        /* the run's configuration (config.txt) */

@@ -46,7 +46,7 @@ static void gather_inputs(struct run *r, const size_t *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         memcpy(r->xb + i * r->dim, r->ds.x + list[i] * r->dim, r->dim * sizeof(float));
-        r->yb[i] = r->ds.label[list[i]];
+        r->yb[i] = r->st.cls.of_label[r->ds.label[list[i]]];
         r->ids[i] = list[i];
     }
 }
@@ -57,7 +57,8 @@ static void gather_inputs(struct run *r, const size_t *list, size_t n)
 static int local_gradient(struct run *r, const size_t *list, size_t n, double *loss,
                           double *correct, struct err *e)
 {
-    struct nn_step st = {.seed = (uint64_t)r->st.seed,
+    struct nn_step st = {.class_weight = r->weighted ? r->cw : NULL,
+                         .seed = (uint64_t)r->st.seed,
                          .epoch = (uint64_t)r->st.epoch,
                          .train = 1,
                          .sample_ids = r->ids};
@@ -76,7 +77,8 @@ static int local_gradient(struct run *r, const size_t *list, size_t n, double *l
 }
 
 /* Default mode: this rank's slice of the batch, then the one collective. */
-static int reduce_gradient(struct run *r, const size_t *batch, size_t Bb, double *x, struct err *e)
+static int reduce_gradient(struct run *r, const size_t *batch, size_t Bb, double denom, double *x,
+                           struct err *e)
 {
     size_t np = nn_model_nparams(r->model), b, end;
     float *g = nn_model_grads(r->model); /* [np + NN_GRAD_EXTRA] */
@@ -94,14 +96,14 @@ static int reduce_gradient(struct run *r, const size_t *batch, size_t Bb, double
     for (int k = 0; k < X_COUNT; k++) g[np + k] = (float)x[k];
     dist_sum_f32(r->comm, g, np + X_COUNT);
     for (int k = 0; k < X_COUNT; k++) x[k] = g[np + k];
-    float inv = 1.0f / (float)Bb;
+    float inv = (float)(1.0 / denom);
     for (size_t i = 0; i < np; i++) g[i] *= inv;
     return 0;
 }
 
 /* --deterministic: whole micro-batches on this rank, summed exactly over all ranks. */
-static int reduce_gradient_exact(struct run *r, const size_t *batch, size_t Bb, double *x,
-                                 struct err *e)
+static int reduce_gradient_exact(struct run *r, const size_t *batch, size_t Bb, double denom,
+                                 double *x, struct err *e)
 {
     size_t np = nn_model_nparams(r->model), M = (size_t)r->cfg.micro_batch;
     size_t nmb = (Bb + M - 1) / M, mb, me;
@@ -132,7 +134,7 @@ static int reduce_gradient_exact(struct run *r, const size_t *batch, size_t Bb, 
     }
     for (size_t k = mb; k < me; k++) dist_exact_add(&r->exact, r->mb_grads + (k - mb) * np);
     sums[X_STOP] = stop;
-    if (dist_exact_finish(&r->exact, r->comm, 1.0 / (double)Bb, g, sums, e) != 0)
+    if (dist_exact_finish(&r->exact, r->comm, 1.0 / denom, g, sums, e) != 0)
         r->bad_what = "the gradients";
     x[X_LOSS] = (double)sums[X_LOSS] / LOSS_SCALE;
     x[X_CORRECT] = (double)sums[X_CORRECT];
@@ -153,14 +155,26 @@ static const char *nonfinite_tensor(struct run *r)
     return NULL;
 }
 
+/* The weight of a global batch: its size, or with class weights the sum of its samples'
+ * weights (PyTorch's weighted mean divides by it). Every rank knows the whole batch, so this
+ * needs no communication and has the same bits everywhere. */
+static double batch_weight(const struct run *r, const size_t *batch, size_t Bb)
+{
+    if (!r->weighted) return (double)Bb;
+    double w = 0;
+    for (size_t i = 0; i < Bb; i++) w += r->cw[r->st.cls.of_label[r->ds.label[batch[i]]]];
+    return w;
+}
+
 /* One global batch: this rank's share of the gradient, the reduction over all ranks, one
  * optimizer step (identical on every rank). *stop: all ranks agreed to stop after it. */
 static int train_batch(struct run *r, const size_t *batch, size_t Bb, int *stop, struct err *e)
 {
     dist_faults_batch(&r->faults); /* tests: may raise a signal before this batch */
     double x[X_COUNT] = {0, 0, dist_signal_pending() != 0, 0};
-    int rc = r->cfg.deterministic ? reduce_gradient_exact(r, batch, Bb, x, e)
-                                  : reduce_gradient(r, batch, Bb, x, e);
+    double denom = batch_weight(r, batch, Bb); /* the mean loss of the global batch */
+    int rc = r->cfg.deterministic ? reduce_gradient_exact(r, batch, Bb, denom, x, e)
+                                  : reduce_gradient(r, batch, Bb, denom, x, e);
     if (rc != 0) return rc;
     const char *bad = r->bad_what ? r->bad_what : nonfinite_tensor(r);
     if (!bad && x[X_NONFINITE] != 0) bad = "the loss";
@@ -176,6 +190,7 @@ static int train_batch(struct run *r, const size_t *batch, size_t Bb, int *stop,
     r->st.ep_loss_sum += x[X_LOSS];
     r->st.ep_correct += x[X_CORRECT];
     r->st.ep_seen += (double)Bb;
+    r->st.ep_weight += denom;
     *stop = x[X_STOP] != 0;
     return 0;
 }
@@ -222,8 +237,7 @@ static int train_epoch(struct run *r, struct err *e)
 /* Sharded evaluation of subset s: loss sum and confusion matrix, reduced on every rank.
  * Chunks are fixed (micro-batches in deterministic mode), so results do not depend on the
  * number of ranks there. */
-static int evaluate(struct run *r, int s, double *loss, int64_t conf[DSP_N_LABELS][DSP_N_LABELS],
-                    struct err *e)
+static int evaluate(struct run *r, int s, double *loss, dist_conf conf, struct err *e)
 {
     size_t n = r->cnt[s], K = (size_t)r->st.n_classes, chunk = 1, B = (size_t)r->cfg.batch;
     if (r->cfg.deterministic) chunk = B = (size_t)r->cfg.micro_batch;
@@ -256,21 +270,26 @@ static int evaluate(struct run *r, int s, double *loss, int64_t conf[DSP_N_LABEL
 static int end_epoch(struct run *r, int *improved, struct err *e)
 {
     struct dist_state *st = &r->st;
-    int64_t conf[DSP_N_LABELS][DSP_N_LABELS];
+    dist_conf conf;
+    struct dist_metrics m;
     double vloss, t0 = dist_now();
     if (evaluate(r, DIST_VAL, &vloss, conf, e)) return -1;
+    dist_class_metrics(conf, st->cls.n, &m);
     double *h = st->hist + (size_t)st->epoch * DIST_H_COLS;
-    h[DIST_H_TRAIN_LOSS] = st->ep_loss_sum / st->ep_seen;
+    h[DIST_H_TRAIN_LOSS] = st->ep_loss_sum / st->ep_weight;
     h[DIST_H_TRAIN_ACC] = st->ep_correct / st->ep_seen;
     h[DIST_H_VAL_LOSS] = vloss / (double)r->cnt[DIST_VAL];
-    h[DIST_H_VAL_ACC] = dist_accuracy(conf);
+    h[DIST_H_VAL_ACC] = m.accuracy;
+    h[DIST_H_VAL_UAR] = m.uar;
     h[DIST_H_LR] = st->adam.lr;
     h[DIST_H_SECONDS] = st->ep_seconds + (dist_now() - t0); /* training + validation */
     h[DIST_H_SAMPLES_PER_S] = st->ep_seconds > 0 ? st->ep_seen / st->ep_seconds : 0;
     double decision[3] = {0, 0, st->adam.lr};
     if (r->rank == 0) {
         int stop = 0;
-        double metric = st->stopper.mode_max ? h[DIST_H_VAL_ACC] : h[DIST_H_VAL_LOSS];
+        double metric = strcmp(r->cfg.monitor, "val_uar") == 0        ? h[DIST_H_VAL_UAR]
+                        : strcmp(r->cfg.monitor, "val_accuracy") == 0 ? h[DIST_H_VAL_ACC]
+                                                                      : h[DIST_H_VAL_LOSS];
         decision[0] = dist_stopper_update(&st->stopper, (int)st->epoch, metric, &stop);
         decision[1] = stop;
         if (r->cfg.lr_factor < 1)
@@ -285,13 +304,13 @@ static int end_epoch(struct run *r, int *improved, struct err *e)
     st->adam.lr = decision[2];
     if (r->rank == 0 && !r->cfg.quiet)
         fprintf(stderr,
-                "epoch %3lld/%ld  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  lr %.3g  "
-                "%.1f s  %.0f samples/s%s\n",
-                (long long)st->epoch + 1, r->cfg.epochs, h[0], h[1], h[2], h[3], h[4], h[5], h[6],
-                *improved ? "  *" : "");
+                "epoch %3lld/%ld  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f  val_uar "
+                "%.4f  lr %.3g  %.1f s  %.0f samples/s%s\n",
+                (long long)st->epoch + 1, r->cfg.epochs, h[0], h[1], h[2], h[3], h[7], h[4], h[5],
+                h[6], *improved ? "  *" : "");
     st->epoch++;
     st->batch = 0;
-    st->ep_loss_sum = st->ep_correct = st->ep_seen = st->ep_seconds = 0;
+    st->ep_loss_sum = st->ep_correct = st->ep_seen = st->ep_seconds = st->ep_weight = 0;
     st->done = decision[1] != 0; /* early stop: final, also for a resumed run */
     return 0;
 }
@@ -299,11 +318,11 @@ static int end_epoch(struct run *r, int *improved, struct err *e)
 /* The best weights back, the test set, the report (rank 0). */
 static int finish(struct run *r, struct err *e)
 {
-    int64_t conf[DSP_N_LABELS][DSP_N_LABELS];
     double tloss, t[2] = {r->train_s, r->comm_s};
     size_t np = nn_model_nparams(r->model);
     memcpy(nn_model_params(r->model), r->st.best, np * sizeof(float));
-    if (evaluate(r, DIST_TEST, &tloss, conf, e)) return -1;
+    if (evaluate(r, DIST_TEST, &tloss, r->test_conf, e)) return -1;
+    r->test_loss = tloss / (double)r->cnt[DIST_TEST];
     dist_max_f64(r->comm, t, 2);
     int rc = 0;
     if (r->rank == 0) {
@@ -325,12 +344,15 @@ static int finish(struct run *r, struct err *e)
             .hist = r->st.hist,
             .epochs_run = (int)r->st.epoch,
             .best_epoch = r->st.stopper.best_epoch + 1,
-            .test_loss = tloss / (double)r->cnt[DIST_TEST],
+            .test_loss = r->test_loss,
+            .K = r->st.cls.n,
+            .classes = r->st.cls.name,
+            .test_speakers = r->test_speakers,
             .wall_seconds = dist_now() - r->t_start,
             .train_seconds = t[0],
             .comm_seconds = t[1],
         };
-        memcpy(rep.conf, conf, sizeof conf);
+        memcpy(rep.conf, r->test_conf, sizeof rep.conf);
         rc = dist_report_write(&rep, e);
         if (rc == 0 && dist_report_print(&rep, stdout, e) != 0) rc = -1;
     }

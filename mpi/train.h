@@ -17,12 +17,23 @@
 #include "mpi/cli.h"
 
 struct dist_train_cfg {
-    char data[4096];     /* corpus directory or CSV manifest */
-    char out[4096];      /* run directory */
-    char features[4096]; /* feature cache file ("" = <data>.features.serf) */
+    struct cli_list data;    /* corpus directories or CSV manifests (--data may repeat) */
+    char corpus[16];         /* auto (recognise each file) or a corpus whose naming is forced */
+    int ravdess_song;        /* also RAVDESS's song files */
+    char labels[256];        /* the labels to train on (comma-separated; after --label-map) */
+    char label_map[256];     /* FROM=TO,... (calm=neutral) */
+    double offset, duration; /* seconds of each file analysed */
+    long sr, n_mfcc;         /* analysis rate, MFCC coefficients */
+    char cv[16];             /* "" (one split), "loso" or K (folds grouped by speaker) */
+    long cv_group;           /* speakers per LOSO fold */
+    long val_speakers;       /* hold out N whole training speakers for validation (0: a fraction) */
+    long ranks_per_fold;     /* folds run in parallel on groups of R ranks (0: all ranks) */
+    char class_weight[16];   /* none | balanced */
+    char out[4096];          /* run directory */
+    char features[4096]; /* feature cache file ("": beside the first --data, see train_setup.c) */
     char model[4096];    /* model spec (or a file holding one) */
-    char split[256];     /* random | speaker:NAME */
-    char monitor[32];    /* val_loss | val_accuracy */
+    char split[4096];    /* random | speaker:A[,B...] | corpus:NAME */
+    char monitor[32];    /* val_loss | val_accuracy | val_uar */
     char resume[4096];   /* "", a checkpoint path, or "auto" */
     char config[4096];   /* --config FILE (applied while parsing) */
     long epochs, batch, seed, threads, patience, lr_patience, lr_cooldown;

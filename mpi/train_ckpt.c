@@ -20,17 +20,17 @@ static int path_in(char *buf, size_t n, const char *dir, const char *name)
  * without duplicated or lost rows. */
 static int write_metrics(const struct run *r, struct err *e)
 {
-    size_t cap = 128 + (size_t)r->st.epoch * 160, len;
+    size_t cap = 160 + (size_t)r->st.epoch * 200, len;
     char *buf = malloc(cap), path[4200];
     if (!buf) return err_set(e, "out of memory");
     len = (size_t)snprintf(buf, cap,
                            "epoch\ttrain_loss\ttrain_accuracy\tval_loss\t"
-                           "val_accuracy\tlr\tseconds\tsamples_per_s\n");
+                           "val_accuracy\tlr\tseconds\tsamples_per_s\tval_uar\n");
     for (int64_t i = 0; i < r->st.epoch; i++) {
         const double *h = r->st.hist + (size_t)i * DIST_H_COLS;
         len += (size_t)snprintf(buf + len, cap - len,
-                                "%lld\t%.6f\t%.6f\t%.6f\t%.6f\t%.6g\t%.3f\t%.1f\n",
-                                (long long)i + 1, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+                                "%lld\t%.6f\t%.6f\t%.6f\t%.6f\t%.6g\t%.3f\t%.1f\t%.6f\n",
+                                (long long)i + 1, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
     }
     path_in(path, sizeof path, r->cfg.out, "metrics.tsv");
     int rc = dsp_write_atomic(path, buf, len, NULL, e);

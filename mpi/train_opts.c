@@ -71,6 +71,15 @@ static int train_check(const void *cfg, struct err *e)
     if (c->val_frac + c->test_frac >= 0.95)
         return err_set(e, "--val-frac %g and --test-frac %g leave less than 5%% for training",
                        c->val_frac, c->test_frac);
+    if (c->cv[0] && strcmp(c->cv, "loso") != 0) {
+        char *end;
+        long k = strtol(c->cv, &end, 10);
+        if (*end || k < 2 || k > 1000)
+            return err_set(e, "--cv: expected loso or a number of folds in [2, 1000], got '%s'",
+                           c->cv);
+    }
+    if (c->cv[0] && strcmp(c->split, "random") != 0)
+        return err_set(e, "--cv and --split %s: a cross-validation makes its own splits", c->split);
     if (c->min_lr > c->lr)
         return err_set(e, "--min-lr %g is larger than --lr %g", c->min_lr, c->lr);
     return 0;
@@ -78,12 +87,31 @@ static int train_check(const void *cfg, struct err *e)
 
 /* clang-format off */
 static const struct cli_opt opts[] = {
-    {"data", CLI_STRING, F(data), "data/tess-standin", 0, 0, NULL, "DIR",
-     "corpus directory or CSV manifest", NULL, NULL, 0},
+    {"data", CLI_LIST, F(data), "data/tess-standin", 0, 0, NULL, "DIR",
+     "corpus directory or CSV manifest; repeat for several (TESS, RAVDESS, CREMA-D, SAVEE, "
+     "EmoDB are recognised by their file names)", NULL, NULL, 0},
+    {"corpus", CLI_STRING, F(corpus), "auto", 0, 0, "auto|tess|ravdess|cremad|savee|emodb",
+     "NAME", "read every file with this corpus's naming instead of recognising each", NULL,
+     NULL, 0},
+    {"ravdess-song", CLI_FLAG, F(ravdess_song), NULL, 0, 0, NULL, NULL,
+     "also use RAVDESS's song files (vocal channel 02)", NULL, NULL, 0},
+    {"labels", CLI_STRING, F(labels), "angry,disgust,fear,happy,neutral,sad,surprise", 0, 0, NULL,
+     "LIST", "labels to train on; files of others are left out (calm, boredom only if named)",
+     NULL, NULL, 0},
+    {"label-map", CLI_STRING, F(label_map), NULL, 0, 0, NULL, "A=B,...",
+     "read label A as B before --labels applies (e.g. calm=neutral,boredom=neutral)", NULL, NULL,
+     0},
+    {"offset", CLI_DOUBLE, F(offset), "0.5", 0, 1e6, NULL, "SECONDS",
+     "start of the analysed clip in each file", NULL, NULL, 0},
+    {"duration", CLI_DOUBLE, F(duration), "3", 1e-3, 3600, NULL, "SECONDS",
+     "clip length; shorter clips are zero-padded", NULL, NULL, 0},
+    {"sr", CLI_LONG, F(sr), "22050", 1000, 768000, NULL, "HZ", "analysis sample rate", NULL,
+     NULL, 0},
+    {"n-mfcc", CLI_LONG, F(n_mfcc), "40", 1, 128, NULL, "N", "MFCC coefficients", NULL, NULL, 0},
     {"out", CLI_STRING, F(out), NULL, 0, 0, NULL, "RUN_DIR",
      "run directory (default: results/<date>-<time>)", NULL, NULL, CLI_RUN_LOCAL},
     {"features", CLI_STRING, F(features), NULL, 0, 0, NULL, "FILE",
-     "feature cache (default: <data>.features.serf)", NULL, NULL, 0},
+     "feature cache (default: DATA.features.serf; several --data: FIRST.K-sources-HASH.features.serf)", NULL, NULL, 0},
     {"model", CLI_STRING, F(model), NN_DEFAULT_SPEC, 0, 0, NULL, "SPEC",
      "model spec or a file holding one", NULL, NULL, 0},
     {"epochs", CLI_LONG, F(epochs), "100", 1, 1000000, NULL, "N",
@@ -95,12 +123,27 @@ static const struct cli_opt opts[] = {
      "seed of split, init, shuffle and dropout", NULL, NULL, 0},
     {"threads", CLI_LONG, F(threads), "1", 1, 1024, NULL, "N", "OpenBLAS threads per rank",
      NULL, NULL, CLI_RUN_LOCAL},
-    {"split", CLI_STRING, F(split), "random", 0, 0, "random|speaker:", "KIND",
-     "random (stratified 70/15/15) or speaker:NAME (NAME is the test set)", NULL, NULL, 0},
+    {"split", CLI_STRING, F(split), "random", 0, 0, "random|speaker:|corpus:", "KIND",
+     "random (stratified by corpus, speaker, label), speaker:A[,B...] (their files are the test "
+     "set) or corpus:NAME (train on the others, test on NAME)", NULL, NULL, 0},
+    {"cv", CLI_STRING, F(cv), NULL, 0, 0, NULL, "loso|K",
+     "cross-validation: leave-one-speaker-out, or K folds grouped by speaker; one full "
+     "training per fold in RUN_DIR/fold-NNN/", NULL, NULL, 0},
+    {"cv-group", CLI_LONG, F(cv_group), "1", 1, 100000, NULL, "N",
+     "speakers held out together in each --cv loso fold", NULL, NULL, 0},
+    {"val-speakers", CLI_LONG, F(val_speakers), "0", 0, 100000, NULL, "N",
+     "validate on N whole training speakers instead of a fraction of every speaker's files",
+     NULL, NULL, 0},
+    {"ranks-per-fold", CLI_LONG, F(ranks_per_fold), "0", 0, 1000000, NULL, "R",
+     "run --cv folds in parallel on groups of R ranks (0: every fold on all ranks)", NULL, NULL,
+     CLI_RUN_LOCAL},
+    {"class-weight", CLI_STRING, F(class_weight), "none", 0, 0, "none|balanced", "KIND",
+     "balanced: weight each class by n/(k*count) of the training set in the loss", NULL, NULL,
+     0},
     {"patience", CLI_LONG, F(patience), "10", 1, 1000000, NULL, "N",
      "early stopping: epochs without improvement", NULL, NULL, 0},
-    {"monitor", CLI_STRING, F(monitor), "val_loss", 0, 0, "val_loss|val_accuracy", "METRIC",
-     "val_loss or val_accuracy", NULL, NULL, 0},
+    {"monitor", CLI_STRING, F(monitor), "val_loss", 0, 0, "val_loss|val_accuracy|val_uar",
+     "METRIC", "val_loss, val_accuracy or val_uar", NULL, NULL, 0},
     {"min-delta", CLI_DOUBLE, F(min_delta), "0", 0, 1e9, NULL, "X",
      "smallest change that counts as an improvement", NULL, NULL, 0},
     {"lr-factor", CLI_DOUBLE, F(lr_factor), "0.5", 1e-6, 1, NULL, "X",

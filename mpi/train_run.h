@@ -11,6 +11,7 @@
 #include "mpi/comm/comm.h"
 #include "mpi/comm/exact.h"
 #include "mpi/dataset.h"
+#include "mpi/metrics.h"
 #include "mpi/signals.h"
 #include "mpi/split.h"
 #include "mpi/state.h"
@@ -33,8 +34,10 @@ struct run {
     size_t maxb;            /* the most samples one step or evaluation call sees:
                                min(--batch-size, the largest subset) */
     struct nn_model *model;
-    struct dist_state st; /* the live training state: exactly what a checkpoint holds */
-    size_t hist_rows;     /* capacity of st.hist */
+    struct dist_state st;   /* the live training state: exactly what a checkpoint holds */
+    size_t hist_rows;       /* capacity of st.hist */
+    float cw[DSP_N_LABELS]; /* class weights of the loss (--class-weight balanced), by class */
+    int weighted;
     /* buffers planned once at setup; the step never allocates */
     float *xb;     /* [batch][dim] inputs of this rank's part of a batch */
     int *yb;       /* [batch] */
@@ -52,11 +55,24 @@ struct run {
     double t_start;         /* wall clock at start */
     double train_s, comm_s; /* training time and its part in collectives (this rank) */
     const char *bad_what;   /* tensor with a non-finite gradient, or NULL */
-    int argc;               /* the command line, re-applied over a resumed configuration */
+    dist_conf test_conf;    /* after the fit: the test set's confusion matrix (classes) */
+    double test_loss;
+    const char *test_speakers; /* a cross-validation fold's held-out speakers, or NULL */
+    char split_how[4200];      /* the split made: --split, or speaker:LIST for a fold */
+    int argc;                  /* the command line, re-applied over a resumed configuration */
     char **argv;
 };
 
 /* train_setup.c */
+int dist_mkdir_p(const char *path, struct err *e);
+/* The features of --data (extracted or from the cache; expect_list: the list hash a resumed
+ * run must find, 0 for any) with --labels/--label-map applied, into r->ds. Collective. */
+int dist_train_load_data(struct run *r, uint64_t expect_list, struct err *e);
+/* One training run on comm: setup, fit, reports, with the held-out speakers of a
+ * cross-validation fold (test_speakers "A,B", or NULL: cfg's split). Returns the exit
+ * status (0 ok), with e filled otherwise. */
+int dist_train_one(struct dist_comm *comm, const struct dist_train_cfg *cfg, int argc, char **argv,
+                   const char *test_speakers, struct err *e);
 int dist_train_setup(struct run *r, struct err *e);
 void dist_train_free(struct run *r);
 /* train_ckpt.c: rank 0 writes last.ckpt (+ prev.ckpt, epoch-NNNN.ckpt) and, if write_best,
@@ -69,5 +85,8 @@ int dist_train_checkpoint(struct run *r, int write_best, int epoch_end, struct e
 int dist_train_find_resume(const char *dir, char *out, size_t n, int quiet, struct err *e);
 /* train.c: returns 0, or -1 on every rank with e filled (e->code: the exit status). */
 int dist_train_fit(struct run *r, struct err *e);
+/* train_cv.c: --cv loso|K, every fold a full run in RUN_DIR/fold-NNN, then the summary. */
+int dist_train_cv(struct dist_comm *world, const struct dist_train_cfg *cfg, int argc, char **argv,
+                  struct err *e);
 
 #endif

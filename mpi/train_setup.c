@@ -32,7 +32,7 @@
 
 _Static_assert(NN_GRAD_EXTRA >= X_COUNT, "the per-step scalars ride after the gradient");
 
-static int mkdir_p(const char *path, struct err *e)
+int dist_mkdir_p(const char *path, struct err *e)
 {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
@@ -107,7 +107,7 @@ static int claim_run_dir(struct run *r, int resuming, struct err *e)
     const struct dist_train_cfg *c = &r->cfg;
     char path[4400];
     struct stat st;
-    if (mkdir_p(c->out, e)) return -1;
+    if (dist_mkdir_p(c->out, e)) return -1;
     snprintf(path, sizeof path, "%s/.ser.lock", c->out);
     int had_lock = lstat(path, &st) == 0;
     r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -203,8 +203,13 @@ static int load_resume(struct run *r, const char *path, struct dist_state *ck, s
         int pos;
         rc = cli_config_text(&dist_train_options, ck->config, strlen(ck->config), path,
                              CLI_RUN_LOCAL, &r->cfg, e);
+        char monitor[sizeof r->cfg.monitor];
+        memcpy(monitor, r->cfg.monitor, sizeof monitor);
         if (rc == 0 && cli_parse(&dist_train_options, r->argc, r->argv, &r->cfg, &pos) != CLI_OK)
             rc = err_set(e, "the command line does not apply over %s's configuration", path);
+        if (rc == 0 && strcmp(monitor, r->cfg.monitor) != 0)
+            rc = err_set(e, "%s: monitored %s; --monitor cannot change when a run resumes", path,
+                         monitor);
         memcpy(r->cfg.out, out, sizeof out);
     }
     return rc;
@@ -235,26 +240,62 @@ static void normalise(struct run *r)
         dist_normalise(r->ds.x + i * r->dim, C, T, r->st.mean, r->st.std);
 }
 
-/* A classifier needs at least two classes to learn; a class without training files can
- * never be predicted (warned about). */
-static int check_classes(const struct run *r, struct err *e)
+/* --labels and --label-map applied to every file: files of other labels leave the dataset
+ * (listed as skipped with the reason), the rest train under their mapped label. */
+static int select_labels(struct run *r, struct err *e)
 {
-    size_t per[DSP_N_LABELS] = {0}, present = 0;
-    for (size_t k = 0; k < r->cnt[DIST_TRAIN]; k++) per[r->ds.label[r->idx[DIST_TRAIN][k]]]++;
-    char missing[256] = "";
-    for (int c = 0; c < DSP_N_LABELS; c++) {
-        if (per[c])
-            present++;
+    int target[DSP_N_LABELS];
+    if (dist_label_plan(r->cfg.labels, r->cfg.label_map, target, e)) return -1;
+    size_t n = r->ds.n, dropped[DSP_N_LABELS] = {0};
+    int *keep = malloc((n ? n : 1) * sizeof *keep);
+    char **why = malloc((n ? n : 1) * sizeof *why), reason[DSP_N_LABELS][128];
+    if (!keep || !why) return free(keep), free(why), err_set(e, "out of memory");
+    for (int l = 0; l < DSP_N_LABELS; l++)
+        snprintf(reason[l], sizeof reason[l],
+                 "left out: label %s is not in --labels (name it there, or map it with "
+                 "--label-map %s=LABEL)",
+                 dsp_label_names[l], dsp_label_names[l]);
+    for (size_t i = 0; i < n; i++) {
+        int l = r->ds.label[i];
+        keep[i] = target[l] >= 0;
+        why[i] = reason[l];
+        if (keep[i])
+            r->ds.label[i] = target[l];
         else
-            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s",
-                     dsp_label_names[c]);
+            dropped[l]++;
     }
-    if (present < 2)
-        return err_set(e, "%s: the training set holds %zu class%s: a classifier needs at least 2",
-                       r->cfg.data, present, present == 1 ? "" : "es");
-    if (missing[0] && r->rank == 0)
-        fprintf(stderr, "ser train: warning: no training files for:%s (never predicted)\n",
-                missing);
+    int rc = dist_dataset_filter(&r->ds, keep, why, e);
+    free(keep), free(why);
+    for (int l = 0; rc == 0 && l < DSP_N_LABELS && r->rank == 0 && !r->cfg.quiet; l++)
+        if (dropped[l])
+            fprintf(stderr, "ser train: left out %zu %s file%s (not in --labels)\n", dropped[l],
+                    dsp_label_names[l], dropped[l] == 1 ? "" : "s");
+    return rc;
+}
+
+/* The classes are the labels present in training, in label order. A label with validation
+ * or test files but no training files could never be predicted: refused. */
+static int make_classes(struct run *r, struct err *e)
+{
+    size_t per[3][DSP_N_LABELS] = {{0}};
+    for (int s = 0; s < 3; s++)
+        for (size_t k = 0; k < r->cnt[s]; k++) per[s][r->ds.label[r->idx[s][k]]]++;
+    dist_classes_of(&r->st.cls, per[DIST_TRAIN]);
+    for (int l = 0; l < DSP_N_LABELS; l++)
+        if (!per[DIST_TRAIN][l] && (per[DIST_VAL][l] || per[DIST_TEST][l]))
+            return err_set(e,
+                           "label %s has %zu validation and %zu test files but no training file: "
+                           "no class could predict it (leave it out with --labels, or choose "
+                           "another split)",
+                           dsp_label_names[l], per[DIST_VAL][l], per[DIST_TEST][l]);
+    if (r->st.cls.n < 2)
+        return err_set(e, "%s: the training set holds %d class%s: a classifier needs at least 2",
+                       r->cfg.data.v[0], r->st.cls.n, r->st.cls.n == 1 ? "" : "es");
+    /* balanced class weights: n / (K * count_c) over the training set (sklearn's rule) */
+    r->weighted = strcmp(r->cfg.class_weight, "balanced") == 0;
+    for (int k = 0; k < r->st.cls.n; k++)
+        r->cw[k] = (float)((double)r->cnt[DIST_TRAIN] /
+                           ((double)r->st.cls.n * (double)per[DIST_TRAIN][r->st.cls.label[k]]));
     return 0;
 }
 
@@ -265,21 +306,25 @@ static int split_data(struct run *r, struct err *e)
     r->assign = malloc(n * sizeof *r->assign);
     for (int s = 0; s < 3; s++) r->idx[s] = malloc(n * sizeof *r->idx[s]);
     if (!r->assign || !r->idx[0] || !r->idx[1] || !r->idx[2]) return err_set(e, "out of memory");
-    if (dist_split(r->ds.n, r->ds.speaker, r->ds.label, r->cfg.split, (uint64_t)r->cfg.seed,
-                   r->cfg.val_frac, r->cfg.test_frac, r->assign, e))
-        return -1;
+    if (r->test_speakers) /* a cross-validation fold: its speakers are the test set */
+        snprintf(r->split_how, sizeof r->split_how, "speaker:%s", r->test_speakers);
+    else
+        snprintf(r->split_how, sizeof r->split_how, "%s", r->cfg.split);
+    struct dist_split_spec sp = {r->split_how, (uint64_t)r->cfg.seed, r->cfg.val_frac,
+                                 r->cfg.test_frac, r->cfg.val_speakers};
+    if (dist_split(r->ds.n, r->ds.speaker, r->ds.label, r->ds.corpus, &sp, r->assign, e)) return -1;
     for (size_t i = 0; i < r->ds.n; i++) r->idx[r->assign[i]][r->cnt[r->assign[i]]++] = i;
     size_t most = r->cnt[0] > r->cnt[1] ? r->cnt[0] : r->cnt[1];
     most = most > r->cnt[2] ? most : r->cnt[2];
     r->maxb = (size_t)r->cfg.batch < most ? (size_t)r->cfg.batch : most;
-    return check_classes(r, e);
+    return make_classes(r, e);
 }
 
 /* What the run will allocate per rank, against --max-memory, before allocating it. */
 static int check_memory(const struct run *r, const char *spec_text, struct err *e)
 {
     struct nn_model_cost c;
-    size_t B = r->maxb, K = DSP_N_LABELS;
+    size_t B = r->maxb, K = (size_t)r->st.cls.n;
     int rc = spec_text
                  ? nn_model_estimate_from_text(spec_text, r->ds.n_mfcc, r->ds.frames, K, B, &c, e)
                  : nn_model_estimate(r->cfg.model, r->ds.n_mfcc, r->ds.frames, K, B, &c, e);
@@ -308,7 +353,7 @@ static int check_memory(const struct run *r, const char *spec_text, struct err *
 static int init_state(struct run *r, const char *spec_text, struct err *e)
 {
     struct dist_state *st = &r->st;
-    size_t B = r->maxb, K = DSP_N_LABELS;
+    size_t B = r->maxb, K = (size_t)r->st.cls.n;
     if (check_memory(r, spec_text, e)) return -1;
     int rc =
         spec_text
@@ -332,10 +377,10 @@ static int init_state(struct run *r, const char *spec_text, struct err *e)
     st->weights = nn_model_params(r->model);
     st->seed = r->cfg.seed;
     st->mbatch = r->cfg.batch;
-    st->split = r->cfg.split;
+    st->split = r->split_how;
     st->split_hash = dist_split_hash(r->ds.n, r->ds.path, r->assign);
     st->list_hash = r->ds.list_hash;
-    int mode_max = strcmp(r->cfg.monitor, "val_accuracy") == 0;
+    int mode_max = strcmp(r->cfg.monitor, "val_loss") != 0; /* accuracy, UAR: higher is better */
     dist_stopper_init(&st->stopper, mode_max, r->cfg.min_delta, (int)r->cfg.patience);
     dist_plateau_init(&st->plateau, mode_max, r->cfg.lr_factor, (int)r->cfg.lr_patience, 1e-4,
                       (int)r->cfg.lr_cooldown, r->cfg.min_lr);
@@ -402,7 +447,7 @@ static int restore(struct run *r, const struct dist_state *ck, const char *what,
     int mode_max = r->st.stopper.mode_max; /* from --monitor */
     if (ck->stopper.mode_max != mode_max)
         return err_set(e, "%s: monitored %s; --monitor cannot change when a run resumes", what,
-                       ck->stopper.mode_max ? "val_accuracy" : "val_loss");
+                       ck->stopper.mode_max ? "val_accuracy or val_uar" : "val_loss");
     struct dist_stopper es = r->st.stopper;
     struct dist_plateau rlr = r->st.plateau;
     if (dist_state_restore(&r->st, ck, r->hist_rows, e)) return -1;
@@ -432,34 +477,71 @@ static int write_run_files(struct run *r, struct err *e)
     return dist_csv_close(&csv, path, e);
 }
 
-/* Features, split, model, buffers; the checkpoint's state if resuming. Collective. */
-static int prepare(struct run *r, const char *resume, struct dist_state *ck, struct err *e)
+/* The feature cache of --data: <data>.features.serf for one source; for several,
+ * <first>.<hash of the list>.features.serf beside the first. */
+static void default_cache(struct dist_train_cfg *c)
+{
+    size_t l = strlen(c->data.v[0]);
+    while (l > 1 && c->data.v[0][l - 1] == '/') l--;
+    if (c->data.n == 1) {
+        snprintf(c->features, sizeof c->features, "%.*s.features.serf", (int)l, c->data.v[0]);
+        return;
+    }
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (int i = 0; i < c->data.n; i++)
+        for (const char *p = c->data.v[i];; p++) {
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+            if (!*p) break;
+        }
+    snprintf(c->features, sizeof c->features, "%.*s.%d-sources-%08llx.features.serf", (int)l,
+             c->data.v[0], c->data.n, (unsigned long long)(h & 0xffffffffu));
+}
+
+/* What the extraction is asked for: the sources, their naming, the feature parameters. */
+static void extract_opts(const struct dist_train_cfg *c, const char **data,
+                         struct dist_extract_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < c->data.n; i++) data[i] = c->data.v[i];
+    o->data = data;
+    o->n_data = c->data.n;
+    o->out = c->features;
+    o->all_ranks = 1;
+    o->verbose = !c->quiet;
+    dsp_scan_default_opts(&o->scan);
+    o->scan.validate = 0;
+    o->scan.names.corpus = dsp_corpus_index(c->corpus);
+    o->scan.names.ravdess_song = c->ravdess_song;
+    dist_features_params_from(&o->params, c->offset, c->duration, (int)c->sr, (int)c->n_mfcc);
+}
+
+int dist_train_load_data(struct run *r, uint64_t expect_list, struct err *e)
 {
     struct dist_train_cfg *c = &r->cfg;
-    if (!c->features[0]) {
-        size_t l = strlen(c->data);
-        while (l > 1 && c->data[l - 1] == '/') l--;
-        snprintf(c->features, sizeof c->features, "%.*s.features.serf", (int)l, c->data);
-    }
+    if (!c->features[0]) default_cache(c);
     if (c->deterministic && c->threads != 1) {
         if (r->rank == 0 && !c->quiet)
             fprintf(stderr, "ser train: --deterministic uses 1 BLAS thread per rank\n");
         c->threads = 1;
     }
-    int rc = 0;
     nn_set_threads((int)c->threads);
-    struct dist_extract_opts xo = {.data = c->data,
-                                   .out = c->features,
-                                   .all_ranks = 1,
-                                   .verbose = !c->quiet,
-                                   .expect_list = resume[0] ? ck->list_hash : 0};
-    dsp_features_default_params(&xo.params);
+    const char *data[CLI_LIST_MAX];
+    struct dist_extract_opts xo;
+    extract_opts(c, data, &xo);
+    xo.expect_list = expect_list;
     int xr = dist_extract(r->comm, &xo, &r->ds, e);
     if (xr < 0) return -1;
     if (xr > 0 && r->rank == 0)
         fprintf(stderr, "ser train: warning: feature cache not written: %s\n", e->msg);
     r->dim = r->ds.n_mfcc * r->ds.frames;
-    rc = split_data(r, e);
+    return select_labels(r, e);
+}
+
+/* Features, split, model, buffers; the checkpoint's state if resuming. Collective. */
+static int prepare(struct run *r, const char *resume, struct dist_state *ck, struct err *e)
+{
+    int rc = dist_train_load_data(r, resume[0] ? ck->list_hash : 0, e);
+    if (rc == 0) rc = split_data(r, e);
     if (rc == 0) rc = init_state(r, resume[0] ? ck->spec : NULL, e);
     if (rc == 0) normalise(r);
     if (rc == 0) rc = plan_buffers(r, e);
@@ -509,12 +591,29 @@ void dist_train_free(struct run *r)
     if (r->lock_fd > 0) close(r->lock_fd); /* releases the lock */
 }
 
+int dist_train_one(struct dist_comm *comm, const struct dist_train_cfg *cfg, int argc, char **argv,
+                   const char *test_speakers, struct err *e)
+{
+    struct run *r = calloc(1, sizeof *r);
+    if (!r) return err_set(e, "out of memory"), err_exit_code(e);
+    r->comm = comm;
+    r->rank = dist_comm_rank(comm);
+    r->size = dist_comm_size(comm);
+    r->cfg = *cfg;
+    r->argc = argc;
+    r->argv = argv;
+    r->test_speakers = test_speakers;
+    int code = dist_train_setup(r, e) || dist_train_fit(r, e) ? err_exit_code(e) : 0;
+    dist_train_free(r);
+    free(r);
+    return code;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    struct run r;
-    memset(&r, 0, sizeof r);
-    cli_defaults(&dist_train_options, &r.cfg);
-    int pos, pr = cli_parse(&dist_train_options, argc, argv, &r.cfg, &pos);
+    struct dist_train_cfg cfg;
+    cli_defaults(&dist_train_options, &cfg);
+    int pos, pr = cli_parse(&dist_train_options, argc, argv, &cfg, &pos);
     if (pr != CLI_OK) return cli_exit_code(pr);
     if (pos < argc) {
         fprintf(stderr, "ser train: unexpected argument '%s'\nusage: %s\n", argv[pos],
@@ -522,18 +621,18 @@ int cmd_train(int argc, char **argv)
         return SER_EXIT_INPUT;
     }
     struct err e = {0};
-    r.argc = argc;
-    r.argv = argv;
-    if (dist_comm_init(&argc, &argv, &r.comm, &e)) {
+    struct dist_comm *world;
+    int argc0 = argc;
+    char **argv0 = argv;
+    if (dist_comm_init(&argc, &argv, &world, &e)) {
         fprintf(stderr, "ser train: %s\n", e.msg);
         return SER_EXIT_INPUT;
     }
-    r.rank = dist_comm_rank(r.comm);
-    r.size = dist_comm_size(r.comm);
     dist_signals_install();
-    int code = dist_train_setup(&r, &e) || dist_train_fit(&r, &e) ? err_exit_code(&e) : 0;
-    if (code != SER_EXIT_OK && r.rank == 0) fprintf(stderr, "ser train: %s\n", e.msg);
-    dist_train_free(&r);
-    dist_comm_finalize(r.comm);
+    int code = cfg.cv[0] ? dist_train_cv(world, &cfg, argc0, argv0, &e)
+                         : dist_train_one(world, &cfg, argc0, argv0, NULL, &e);
+    if (code != SER_EXIT_OK && dist_comm_rank(world) == 0 && e.msg[0])
+        fprintf(stderr, "ser train: %s\n", e.msg);
+    dist_comm_finalize(world);
     return code;
 }

@@ -430,6 +430,12 @@ NN_SIMD void nn_to_ctb(float *restrict dst, const float *restrict src, size_t B,
 double nn_softmax_xent(float *probs, float *dlogits, const float *logits, const int *y, size_t B,
                        size_t K)
 {
+    return nn_softmax_xent_weighted(probs, dlogits, logits, y, NULL, B, K);
+}
+
+double nn_softmax_xent_weighted(float *probs, float *dlogits, const float *logits, const int *y,
+                                const float *cw, size_t B, size_t K)
+{
     double loss = 0.0;
     for (size_t s = 0; s < B; s++) {
         const float *l = logits + s * K;
@@ -439,12 +445,14 @@ double nn_softmax_xent(float *probs, float *dlogits, const float *logits, const 
         double sum = 0.0;
         for (size_t k = 0; k < K; k++) sum += exp((double)l[k] - mx);
         double lse = mx + log(sum);
+        double w = y && cw ? (double)cw[y[s]] : 1.0;
         for (size_t k = 0; k < K; k++) {
             double p = exp((double)l[k] - lse);
             if (probs) probs[s * K + k] = (float)p;
-            if (dlogits) dlogits[s * K + k] = (float)(p - (y && (size_t)y[s] == k ? 1.0 : 0.0));
+            if (dlogits)
+                dlogits[s * K + k] = (float)(w * (p - (y && (size_t)y[s] == k ? 1.0 : 0.0)));
         }
-        if (y) loss += lse - l[y[s]];
+        if (y) loss += w * (lse - l[y[s]]);
     }
     return loss;
 }

@@ -89,6 +89,10 @@ void nn_flatten_backward(float *dx, const float *dy, size_t C, size_t T, size_t 
 /* ---- softmax cross-entropy (log-sum-exp stable), reduction = sum ---- */
 /* probs [B][K] (may be NULL), dlogits [B][K] = probs - onehot(y) (may be NULL; then y may be
  * NULL and the loss is not computed). Returns the loss sum (0 if y is NULL). */
+/* The same with a weight per class, cw [K] (NULL: all 1): loss = sum of cw[y] * CE and
+ * dlogits scaled by cw[y], as PyTorch's CrossEntropyLoss(weight=cw, reduction='sum'). */
+double nn_softmax_xent_weighted(float *probs, float *dlogits, const float *logits, const int *y,
+                                const float *cw, size_t B, size_t K);
 double nn_softmax_xent(float *probs, float *dlogits, const float *logits, const int *y, size_t B,
                        size_t K);
 

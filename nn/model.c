@@ -40,6 +40,7 @@ struct layer {
     char name[24];       /* conv1, relu2, lstm1, fc1, ... (param layers: PyTorch module name) */
     size_t index;        /* position in the spec from 0 (keys the dropout masks) */
     size_t n;            /* the size argument: conv1d OUT, lstm H, dense N */
+    int n_is_classes;    /* dense without N: as many outputs as classes (the last layer) */
     size_t k, pad;       /* conv kernel/padding, pool kernel */
     int mean;            /* lstm: mean over time instead of last state */
     double p;            /* dropout probability */
@@ -382,10 +383,13 @@ static void drop_backward(struct layer *l, const struct pass *p)
     if (p->dx) nn_dropout_backward(p->dx, l->dout, l->buf[0], l->cin * l->tin * p->B);
 }
 
-/* dense:N */
+/* dense:N, or dense (the output layer: N = the number of classes, preset in l->n) */
 static int dense_parse(struct layer *l, char *const *arg, int nargs, char *why)
 {
-    (void)nargs;
+    if (nargs == 0) {
+        l->n_is_classes = 1;
+        return 0;
+    }
     if (parse_size(arg[0], 1, SPEC_MAX_SIZE, &l->n))
         return bad(why, "N must be an integer in [1, %d]", SPEC_MAX_SIZE);
     return 0;
@@ -502,10 +506,10 @@ static const struct layer_kind kinds[] = {
      .forward = drop_forward,
      .backward = drop_backward},
     {.name = "dense",
-     .usage = "dense:N",
+     .usage = "dense[:N]",
      .prefix = "fc",
      .type = "Linear",
-     .min_args = 1,
+     .min_args = 0,
      .max_args = 1,
      .input = IN_VEC,
      .parse = dense_parse,
@@ -659,6 +663,7 @@ static int parse_spec(struct nn_model *m, char *txt, struct err *e)
         l->seq_in = seq;
         l->cin = C;
         l->tin = seq ? T : 1;
+        l->n = m->ncls; /* what a dense without N outputs */
         if (parse_layer(l, tok, why) != 0)
             return err_set(e, "model spec: token %d '%s': %s", itok, orig, why);
         snprintf(l->name, sizeof l->name, "%s%d", l->kind->prefix, ++count[l->kind - kinds]);
@@ -669,6 +674,12 @@ static int parse_spec(struct nn_model *m, char *txt, struct err *e)
     }
     if (m->nl == 0)
         return err_set(e, "model spec: empty (expected layers such as '%s')", NN_DEFAULT_SPEC);
+    for (size_t i = 0; i + 1 < m->nl; i++)
+        if (m->L[i].n_is_classes)
+            return err_set(e,
+                           "model spec: layer %zu 'dense' has no size: only the last layer may "
+                           "leave it out (it then has one output per class)",
+                           i + 1);
     if (seq)
         return err_set(e,
                        "model spec: the last layer '%s' gives a sequence (%zu x %zu); end with "
@@ -1029,7 +1040,8 @@ int nn_model_train_step(struct nn_model *m, const float *x, const int *y, size_t
     nn_to_ctb(m->x0, x, B, m->C, m->T);
     forward(m, B, st);
     struct layer *last = &m->L[m->nl - 1];
-    double loss = nn_softmax_xent(probs, last->dout, last->out, y, B, m->ncls);
+    double loss = nn_softmax_xent_weighted(probs, last->dout, last->out, y,
+                                           st ? st->class_weight : NULL, B, m->ncls);
     if (loss_sum) *loss_sum = loss;
     backward(m, B);
     return 0;

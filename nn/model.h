@@ -18,6 +18,8 @@
  *                       hidden state (default) or the mean over time of the hidden states
  *   dropout:P           inverted dropout, 0 <= P < 1; identity at inference
  *   dense:N             Linear(in, N); needs a vector input (after lstm or flatten)
+ *   dense               the output layer with one output per class (last layer only; the
+ *                       canonical spec writes its size: dense:7 for the seven common labels)
  *   flatten             (B, C, T) -> (B, C*T) as torch.flatten(x, 1)
  * The input of a sample is [C][T] (PyTorch Conv1d input (B, C, T)); the last layer must give
  * a vector of n_classes logits, which softmax cross-entropy turns into probabilities.
@@ -38,7 +40,7 @@
 
 #define NN_DEFAULT_SPEC                                                                            \
     "conv1d:64:5 relu maxpool:2 conv1d:128:5 relu maxpool:2 lstm:128 dropout:0.3 dense:64 "        \
-    "relu dense:7"
+    "relu dense"
 
 /* A view into the flat parameter (or gradient, or Adam moment) buffer. */
 struct nn_tensor {
@@ -126,6 +128,7 @@ struct nn_step {
     uint64_t seed, epoch;
     const uint64_t *sample_ids; /* [B] global sample indices; NULL: 0..B-1 */
     int train;                  /* 1: dropout active; 0: as inference (no dropout) */
+    const float *class_weight;  /* [n_classes] weight of each class in the loss; NULL: 1 */
 };
 
 /* Forward and backward of the SUM over the B <= max_batch samples of the cross-entropy

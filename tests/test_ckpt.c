@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dsp/pack.h"
+#include "mpi/dataset.h"
 #include "mpi/state.h"
 
 #include "tests/check.h"
@@ -54,6 +55,8 @@ int main(int argc, char **argv)
     c.in_channels = 40;
     c.in_len = 20;
     c.n_classes = 7;
+    size_t present[DSP_N_LABELS] = {1, 1, 1, 1, 1, 1, 1}; /* the common seven */
+    dist_classes_of(&c.cls, present);
     dsp_features_default_params(&c.params);
     c.mean = mean;
     c.std = sd;
@@ -90,6 +93,8 @@ int main(int argc, char **argv)
     CHECK(strcmp(d.version, "test") == 0 && strcmp(d.spec, c.spec) == 0, "strings");
     CHECK(d.in_channels == 40 && d.in_len == 20 && d.n_classes == 7 && d.nparams == (int64_t)np,
           "sizes");
+    CHECK(d.cls.n == 7 && strcmp(d.cls.name[6], "surprise") == 0 && d.cls.label[6] == DSP_SURPRISE,
+          "classes: %d, the last %s", d.cls.n, d.cls.n ? d.cls.name[d.cls.n - 1] : "-");
     CHECK(memcmp(d.weights, c.weights, np * 4) == 0, "weights");
     CHECK(d.best && memcmp(d.best, best, np * 4) == 0, "best weights");
     CHECK(d.adam.m && memcmp(d.adam.m, am, np * 4) == 0 && memcmp(d.adam.v, av, np * 4) == 0,
@@ -170,6 +175,30 @@ int main(int argc, char **argv)
               strstr(e.msg, "nonexistent") && e.code == SER_EXIT_IO,
           "missing file: %s", e.msg);
     dist_state_free(&x);
+
+    /* A checkpoint of the previous format (1: the 7 TESS labels) is refused naming both. */
+    struct dsp_pack old = {0};
+    CHECK(dsp_pack_add_i64(&old, "format", 1, &e) == 0 &&
+              dsp_pack_write(&old, path, DIST_CKPT_KIND, DSP_PACK_ENTROPY, &e) == 0,
+          "write a format-1 file: %s", e.msg);
+    dsp_pack_free(&old);
+    CHECK(dist_state_load(&x, path, NULL, &e) != 0 && strstr(e.msg, "format 1") &&
+              strstr(e.msg, "format 2"),
+          "format 1: %s", e.msg);
+    dist_state_free(&x);
+    /* and a feature file of format 1 (the 7 TESS labels) */
+    struct dsp_pack oldf = {0};
+    remove(path);
+    CHECK(dsp_pack_add_i64(&oldf, "format", 1, &e) == 0 &&
+              dsp_pack_write(&oldf, path, DIST_FEAT_KIND, 1, &e) == 0,
+          "write a format-1 feature file: %s", e.msg);
+    dsp_pack_free(&oldf);
+    struct dist_dataset ds = {0};
+    CHECK(dist_dataset_load(&ds, path, 100, &e) != 0 && strstr(e.msg, "format 1") &&
+              strstr(e.msg, "format 2") && strstr(e.msg, path),
+          "feature format 1: %s", e.msg);
+    dist_dataset_free(&ds);
+    remove(path);
 
     /* Model only (what best.ckpt holds). */
     CHECK(dist_state_save(&c, m, 1, path, &e) == 0, "save model-only: %s", e.msg);

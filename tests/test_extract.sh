@@ -45,10 +45,16 @@ x, labels, paths = r["features"], r["labels"], strings(r["paths"])
 assert x.shape == (n_good, 40, 130), x.shape
 assert paths == sorted(paths), "paths not sorted"
 assert len(paths) == n_good
-names = ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"]
-assert strings(r["label_names"]) == names
-for p, l in zip(paths, labels):
-    assert os.path.basename(p).split("_")[-1][:-4].lower() == names[l], (p, l)
+names = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm", "boredom"]
+assert strings(r["label_names"]) == names, strings(r["label_names"])
+assert scalar(r["format"]) == 2
+spelled = {"ps": "surprise"}  # TESS's spelling of the canonical label
+speakers = strings(r["speakers"])
+for p, l, spk, c, g in zip(paths, labels, speakers, r["corpora"], r["genders"]):
+    stem = os.path.basename(p)[:-4]
+    lab = stem.split("_")[-1].lower()
+    assert spelled.get(lab, lab) == names[l], (p, l)
+    assert spk == "tess:" + stem.split("_")[0].upper() and c == 0 and g == ord("f"), (p, spk, c, g)
 skipped = dict(zip(strings(r["skipped_paths"]), strings(r["skipped_reasons"])))
 want = {"OAF_zero_angry.wav": "empty", "OAF_trunc_angry.wav": "truncated",
         "YAF_noise_sad.wav": "not a supported audio file", "YAF_short_sad.wav": "shorter than"}

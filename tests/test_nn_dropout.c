@@ -98,10 +98,10 @@ int main(void)
         x[i] = 2 * nn_rng_uniform(nn_rng_hash5(1, i, 0, 0, 0)) - 1;
     int y[6] = {0, 1, 2, 3, 4, 5};
     double l6, l2, l4, l0;
-    struct nn_step st = {9, 2, ids, 1};
+    struct nn_step st = {.seed = 9, .epoch = 2, .sample_ids = ids, .train = 1};
     nn_model_train_step(m, x, y, 6, &st, &l6, p6);
     nn_model_train_step(m, x, y, 2, &st, &l2, p2);
-    struct nn_step st4 = {9, 2, ids + 2, 1};
+    struct nn_step st4 = {.seed = 9, .epoch = 2, .sample_ids = ids + 2, .train = 1};
     nn_model_train_step(m, x + 2 * 4 * 12, y + 2, 4, &st4, &l4, p4);
     double maxd = 0;
     for (size_t i = 0; i < 6 * 7; i++)
@@ -109,10 +109,10 @@ int main(void)
     expect(maxd < 1e-6 && fabs(l6 - l2 - l4) < 1e-5,
            "model: batch of 6 == split 2 + 4 (probs, loss)");
     /* another epoch changes the outputs; inference ignores dropout */
-    struct nn_step st_e = {9, 3, ids, 1};
+    struct nn_step st_e = {.seed = 9, .epoch = 3, .sample_ids = ids, .train = 1};
     nn_model_train_step(m, x, y, 6, &st_e, &l0, p0);
     expect(fabs(l0 - l6) > 1e-6, "model: another epoch gives another mask");
-    struct nn_step st_inf = {9, 2, ids, 0};
+    struct nn_step st_inf = {.seed = 9, .epoch = 2, .sample_ids = ids, .train = 0};
     double li, lf;
     nn_model_train_step(m, x, y, 6, &st_inf, &li, p0);
     nn_model_forward(m, x, y, 6, &lf, p6);

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         goto done;
     memset(grads, 0, np * sizeof *grads);
     double loss;
-    struct nn_step st = {1, 0, NULL, 1};
+    struct nn_step st = {.seed = 1, .epoch = 0, .train = 1};
     if (nn_model_train_step(m, x, y, B, &st, &loss, probs) != 0 ||
         nn_model_forward_logits(m, x, B, logits) != 0) {
         fprintf(stderr, "test_nn_dump: step failed\n");

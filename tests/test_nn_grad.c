@@ -405,7 +405,7 @@ static void test_model(const char *spec, size_t C, size_t T)
     fill(x, B * C * T, 41, 1);
     int y[3] = {1, 6, 0};
     uint64_t ids[3] = {10, 11, 12};
-    struct model_ctx c = {m, x, y, B, {7, 1, ids, 1}};
+    struct model_ctx c = {m, x, y, B, {.seed = 7, .epoch = 1, .sample_ids = ids, .train = 1}};
     size_t np = nn_model_nparams(m);
     float *ana = alloc(np);
     memset(nn_model_grads(m), 0, np * sizeof(float));

@@ -243,7 +243,7 @@ static void check_grad_extra(void)
     int zero = 1, same = 1;
     for (size_t i = 0; i < NN_GRAD_EXTRA; i++) zero &= g[np + i] == 0.0f;
     for (size_t i = 0; i < NN_GRAD_EXTRA; i++) g[np + i] = 1000.0f + (float)i;
-    struct nn_step st = {7, 1, NULL, 1};
+    struct nn_step st = {.seed = 7, .epoch = 1, .train = 1};
     double loss;
     nn_model_train_step(m, x, y, B, &st, &loss, probs);
     nn_model_train_step(m, x, y, B, &st, &loss, probs);
@@ -302,7 +302,25 @@ int main(void)
         off += t->size;
     }
     expect(tens_ok && off == expected, "default: tensor names, shapes, contiguous offsets");
-    expect(strcmp(nn_model_spec(m), NN_DEFAULT_SPEC) == 0, "default: canonical spec is itself");
+    expect(strcmp(nn_model_spec(m), NN_DEFAULT_SPEC ":7") == 0,
+           "default: canonical spec is itself with the output size written (dense:7)");
+    for (size_t K = 2; K <= 9; K += 7) { /* the output layer follows the classes */
+        struct nn_model *mk = NULL;
+        char want_spec[256];
+        snprintf(want_spec, sizeof want_spec, "%s:%zu", NN_DEFAULT_SPEC, K);
+        int ok = nn_model_create(&mk, NN_DEFAULT_SPEC, 40, 130, K, 4, &e) == 0 &&
+                 nn_model_n_classes(mk) == K && strcmp(nn_model_spec(mk), want_spec) == 0;
+        if (!ok) fprintf(stderr, "  %s\n", mk ? nn_model_spec(mk) : e.msg);
+        snprintf(what, sizeof what, "default spec for %zu classes ends in dense:%zu", K, K);
+        expect(ok, what);
+        nn_model_free(mk);
+    }
+    {
+        struct nn_model *mk = NULL;
+        int rc = nn_model_create(&mk, "flatten dense dense", 40, 130, 7, 4, &e);
+        expect(rc != 0 && strstr(e.msg, "only the last layer"), "a sizeless dense before the last");
+        nn_model_free(mk);
+    }
     double fl = nn_model_flops_train(m) / 1e6;
     snprintf(what, sizeof what, "default: %.2f MFLOP/sample train (expected ~47.5)", fl);
     expect(fl > 47 && fl < 48.5, what);
@@ -364,7 +382,7 @@ int main(void)
     bad("lstm:16:first dense:7", "'last' or 'mean'");
     bad("lstm:16 lstm:8 dense:7", "lstm needs a sequence input");
     bad("relu:3 lstm:8 dense:7", "relu takes no arguments");
-    bad("lstm:16 dense:7:2", "expected dense:N");
+    bad("lstm:16 dense:7:2", "expected dense[:N]");
 
     /* a spec file with comments */
     const char *path = "test_nn_spec.model";

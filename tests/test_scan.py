@@ -21,7 +21,17 @@ import sys
 import tempfile
 import wave
 
-LABELS = ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"]
+LABELS = ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"]  # TESS's spellings
+# ser's class order and names (ps = pleasant surprise is read as surprise)
+CLASS_ORDER = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm",
+               "boredom"]
+CANON = {"ps": "surprise"}
+HEADER = ["path", "corpus", "speaker", "gender", "label"]
+
+
+def row(path, spk, lab, corpus="tess", gender="f"):
+    """A manifest row as ser scan --csv writes it: namespaced speaker, canonical label."""
+    return [path, corpus, f"{corpus}:{spk}", gender, CANON.get(lab.lower(), lab.lower())]
 # TESS's 14 folder names, uneven capitalisation as in the original release
 TESS_FOLDERS = {
     ("OAF", "angry"): "OAF_angry", ("OAF", "disgust"): "OAF_disgust", ("OAF", "fear"): "OAF_Fear",
@@ -126,13 +136,13 @@ class Tree:
                 else:
                     skips.append((p, self.bad_category[p]))
             if kept is not None:
-                rows.append([kept, spk, label])
+                rows.append(row(kept, spk, label))
         for p, cat, by_name in self.skips:
             if validate or by_name:
                 skips.append((p, cat))
             else:  # without validation a damaged but well-named file is an item
                 spk, label = self.name_only[p]
-                rows.append([p, spk, label])
+                rows.append(row(p, spk, label))
         rows.sort(key=lambda r: bkey(r[0]))
         skips.sort(key=lambda s: bkey(s[0]))
         return rows, skips, dups
@@ -177,7 +187,7 @@ def quirk_tree(root, tmp):
             ("OAF_junk_angry.WAV", "not a supported audio file", bytes(range(256)) * 8)):
         t.bad(os.path.join(d, name), cat, data)
         t.name_only[os.path.join(root, d, name)] = ("OAF", "angry")
-    t.bad(os.path.join(TOP, "OAF_neutral", "OAF_back_bored.wav"), "unlabelled", t.base, True)
+    t.bad(os.path.join(TOP, "OAF_neutral", "OAF_back_elated.wav"), "unlabelled", t.base, True)
     t.bad(os.path.join(TOP, "OAF_neutral", "nounderscore.wav"), "unlabelled", t.base, True)
     t.bad(os.path.join(TOP, "YAF_sad", "YAF_back_Sad_extra.wav"), "unlabelled", t.base, True)
     # a broken symlink with an audio name
@@ -211,7 +221,7 @@ def check_tree(ser, t, validate):
     rc, out, err = run(ser, "--csv", "--skipped", skfile, *extra, t.root)
     check(rc == 0, f"{tag}: exit {rc}: {err}")
     header, got = read_csv(out)
-    check(header == ["path", "speaker", "label"], f"{tag}: header {header}")
+    check(header == HEADER, f"{tag}: header {header}")
     check(got == rows, f"{tag}: manifest differs:\n got {got}\n exp {rows}")
     sh, sk = read_csv(open(skfile, encoding="utf-8", newline="").read())
     check(sh == ["path", "reason"], f"{tag}: skip header {sh}")
@@ -225,15 +235,17 @@ def check_tree(ser, t, validate):
     rc, out, err = run(ser, *extra, t.root)
     check(rc == 0, f"{tag} table: exit {rc}: {err}")
     lines = out.splitlines()
-    check(lines[0].split() == ["speaker"] + LABELS + ["total"], f"{tag}: table header {lines[0]}")
-    speakers = sorted({r[1] for r in rows})
+    present = [lab for lab in CLASS_ORDER if any(r[4] == lab for r in rows)]
+    check(lines[0].split() == ["speaker"] + present + ["total"], f"{tag}: table header {lines[0]}")
+    speakers = sorted({r[2] for r in rows})
     for i, spk in enumerate(speakers + ["total"]):
-        want = [sum(1 for r in rows if (spk == "total" or r[1] == spk) and r[2] == lab)
-                for lab in LABELS]
+        want = [sum(1 for r in rows if (spk == "total" or r[2] == spk) and r[4] == lab)
+                for lab in present]
         want.append(sum(want))
         cells = lines[1 + i].split()
         check(cells == [spk] + [str(x) for x in want], f"{tag}: table row {cells} != {want}")
-    check(f"{len(rows)} files, {len(speakers)} speakers; {len(skips)} skipped, {dups} duplicates "
+    check(f"{len(rows)} files, {len(speakers)} speakers (tess {len(rows)}); {len(skips)} skipped, "
+          f"{dups} duplicates "
           f"ignored, {t.ignored} other files ignored" in out, f"{tag}: table summary: {out}")
     for p, cat in skips:
         check(any(l.startswith(f"  {p}: {cat}") for l in out.split("\n")),
@@ -256,7 +268,7 @@ def scaled(ser, tmp, base):
                 with open(p, "wb") as f:
                     f.write(data)
                 if copy == TOP:  # "TESS..." < "tess..." bytewise: the top copy is kept
-                    expected.append([p, spk, lab])
+                    expected.append(row(p, spk, lab))
     expected.sort(key=lambda r: bkey(r[0]))
     for extra in ([], ["--no-validate"]):
         rc, out, err = run(ser, "--csv", *extra, root)
@@ -285,7 +297,7 @@ def manifests(ser, tmp, base):
             f"sad,{absfile},YAF\r\n"                          # absolute path
             "\r\n"                                            # blank line
             "angry,audio/missing_angry.wav,OAF\r\n"           # missing file
-            "bored,audio/misc_neutral.wav,OAF\r\n"            # unknown label
+            "elated,audio/misc_neutral.wav,OAF\r\n"           # unknown label
             "happy,audio/empty_happy.wav,OAF\r\n"             # zero bytes
             "fear,audio/OAF_Fear/OAF_back_fear.wav,\r\n"     # same path again: duplicate
             "sad,audio/OAF_Fear/OAF_back_fear.wav,\r\n"      # same path, other label: conflict
@@ -294,10 +306,10 @@ def manifests(ser, tmp, base):
     with open(m, "w", encoding="utf-8", newline="") as f:
         f.write(text)
     a = lambda rel: os.path.join(d, rel)
-    exp_rows = sorted([[a("audio/OAF_Fear/OAF_back_fear.wav"), "OAF", "fear"],
-                       [a("audio/OA_bite_neutral.wav"), "X1", "neutral"],
-                       [a("audio/with, comma.wav"), "unknown", "ps"],
-                       [absfile, "YAF", "sad"]], key=lambda r: bkey(r[0]))
+    exp_rows = sorted([row(a("audio/OAF_Fear/OAF_back_fear.wav"), "OAF", "fear"),
+                       row(a("audio/OA_bite_neutral.wav"), "X1", "neutral"),
+                       row(a("audio/with, comma.wav"), "unknown", "ps", "other", "?"),
+                       row(absfile, "YAF", "sad")], key=lambda r: bkey(r[0]))
     exp_skips = sorted([(a("audio/missing_angry.wav"), "unreadable"),
                         (a("audio/misc_neutral.wav"), "unlabelled"),
                         (a("audio/empty_happy.wav"), "empty"),
@@ -315,7 +327,7 @@ def manifests(ser, tmp, base):
     # without validation the empty file is an item; the missing one is still skipped
     rc, out, err = run(ser, "--csv", "--no-validate", m)
     _, got = read_csv(out)
-    check(rc == 0 and [a("audio/empty_happy.wav"), "OAF", "happy"] in got and len(got) == 5,
+    check(rc == 0 and row(a("audio/empty_happy.wav"), "OAF", "happy") in got and len(got) == 5,
           f"manifest --no-validate: {got}")
     # the manifest written by --csv reads back as a manifest (round trip, absolute paths)
     rt = os.path.join(tmp, "roundtrip.csv")
@@ -363,9 +375,9 @@ def main():
         sub = os.path.join(root, TOP, "OAF_neutral")
         rc, out, _ = run(ser, "--csv", sub)
         _, got = read_csv(out)
-        check(sorted(got) == sorted([[os.path.join(sub, "OAF_back_neutral.wav"), "OAF", "neutral"],
-                                     [os.path.join(sub, "OAF_bar_neutral.wav"), "OAF", "neutral"],
-                                     [os.path.join(sub, "OA_bite_neutral.wav"), "OAF", "neutral"]]),
+        check(sorted(got) == sorted([row(os.path.join(sub, "OAF_back_neutral.wav"), "OAF", "neutral"),
+                                     row(os.path.join(sub, "OAF_bar_neutral.wav"), "OAF", "neutral"),
+                                     row(os.path.join(sub, "OA_bite_neutral.wav"), "OAF", "neutral")]),
               f"scan of one folder: {got}")
         tiny = os.path.join(tmp, "tiny.wav")
         sox(tiny, dur=0.01)

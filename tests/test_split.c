@@ -7,7 +7,10 @@
  *    old code gave none and failed), in well under a second (O(n log n));
  *  - every group's test and validation counts are the floor or the ceiling of its share;
  *  - speaker:NAME puts exactly that speaker's files in test and none in train/validation;
- *  - the same seed gives the same split, another seed another one. */
+ *  - the same seed gives the same split, another seed another one;
+ *  - corpus:NAME holds out exactly that corpus; bare speaker names work when unambiguous and
+ *    are refused when two corpora share them; --val-speakers N validates on N whole training
+ *    speakers, never the test one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +20,31 @@
 
 #include "tests/check.h"
 
+static long val_speakers;      /* --val-speakers for the next split() calls */
+static const int32_t *corpora; /* corpus of each file; NULL: all TESS */
+
 static int split(size_t n, char **spk, int32_t *lab, const char *how, uint64_t seed, int *a,
                  size_t cnt[3])
 {
     struct err e = {0};
-    int rc = dist_split(n, spk, lab, how, seed, 0.15, 0.15, a, &e);
+    int32_t *tess = corpora ? NULL : calloc(n, sizeof *tess);
+    struct dist_split_spec sp = {how, seed, 0.15, 0.15, val_speakers};
+    int rc = dist_split(n, spk, lab, corpora ? corpora : tess, &sp, a, &e);
+    free(tess);
     if (rc) fprintf(stderr, "split: %s\n", e.msg);
     cnt[0] = cnt[1] = cnt[2] = 0;
     for (size_t i = 0; i < n; i++) cnt[a[i]]++;
     return rc;
 }
 
-/* n files: speaker i / per_spk, label (i % per_spk) / per_label. */
+/* n files: speaker "tess:S<i / per_spk>", label (i % per_spk) / per_label. */
 static void corpus(size_t n, size_t per_spk, size_t per_label, char ***spk, int32_t **lab)
 {
     *spk = malloc(n * sizeof **spk);
     *lab = malloc(n * sizeof **lab);
     for (size_t i = 0; i < n; i++) {
         char name[32];
-        snprintf(name, sizeof name, "S%zu", i / per_spk);
+        snprintf(name, sizeof name, "tess:S%zu", i / per_spk);
         (*spk)[i] = strdup(name);
         (*lab)[i] = (int32_t)((i % per_spk) / per_label);
     }
@@ -102,6 +111,58 @@ int main(void)
     CHECK(cnt[2] == 6000 && cnt[1] == 6000, "singletons: %zu/%zu/%zu", cnt[0], cnt[1], cnt[2]);
     printf("test_split: 40,000 singleton groups split in %.3f s\n", s);
     free_corpus(40000, spk, lab);
+
+    /* Two corpora, 4 speakers each (8 x 7 labels x 10 files): speakers "tess:S0".."tess:S3"
+     * and "savee:S4".."savee:S7", i.e. files 0..279 TESS and 280..559 SAVEE. */
+    corpus(560, 70, 10, &spk, &lab);
+    int32_t *cor = malloc(560 * sizeof *cor);
+    for (size_t i = 0; i < 560; i++) {
+        cor[i] = i < 280 ? 0 : 3;
+        if (i < 280) continue;
+        char name[32];
+        snprintf(name, sizeof name, "savee:S%zu", i / 70);
+        free(spk[i]);
+        spk[i] = strdup(name);
+    }
+    corpora = cor;
+    CHECK(split(560, spk, lab, "corpus:savee", 3, a, cnt) == 0, "corpus split");
+    for (size_t i = 0; i < 560; i++)
+        CHECK((a[i] == DIST_TEST) == (i >= 280), "corpus:savee: file %zu in subset %d", i, a[i]);
+    CHECK(cnt[1] == 49, "corpus split: %zu validation files, want round(0.15/0.85 * 280) = 49",
+          cnt[1]);
+    CHECK(split(560, spk, lab, "corpus:emodb", 3, a, cnt) != 0, "a corpus with no file");
+    CHECK(split(560, spk, lab, "corpus:nosuch", 3, a, cnt) != 0, "an unknown corpus");
+    CHECK(split(560, spk, lab, "speaker:s5", 3, a, cnt) == 0, "an unambiguous bare name");
+    for (size_t i = 0; i < 560; i++)
+        CHECK((a[i] == DIST_TEST) == (i / 70 == 5), "speaker:s5: file %zu in subset %d", i, a[i]);
+    CHECK(split(560, spk, lab, "speaker:savee:S5,tess:S0", 3, a, cnt) == 0, "namespaced names");
+    CHECK(cnt[2] == 140, "speaker:savee:S5,tess:S0: %zu test files", cnt[2]);
+    CHECK(split(560, spk, lab, "speaker:tess:S5", 3, a, cnt) != 0, "tess:S5 does not exist");
+    CHECK(split(560, spk, lab, "speaker:S9", 3, a, cnt) != 0, "unknown speaker");
+    /* --val-speakers 2: validation is exactly two whole speakers, neither the test one */
+    val_speakers = 2;
+    CHECK(split(560, spk, lab, "speaker:S1", 5, a, cnt) == 0, "val-speakers split");
+    int in_val[8] = {0}, in_train[8] = {0}, n_val = 0;
+    for (size_t i = 0; i < 560; i++)
+        in_val[i / 70] |= a[i] == DIST_VAL, in_train[i / 70] |= a[i] == DIST_TRAIN;
+    for (int k = 0; k < 8; k++) {
+        n_val += in_val[k];
+        CHECK(!(in_val[k] && in_train[k]), "speaker %d in both training and validation", k);
+    }
+    CHECK(n_val == 2 && !in_val[1] && cnt[1] == 140, "val-speakers: %d speakers, %zu files", n_val,
+          cnt[1]);
+    CHECK(split(560, spk, lab, "speaker:S1", 5, b, cnt) == 0 && memcmp(a, b, 560 * sizeof *a) == 0,
+          "val-speakers: same seed, different split");
+    val_speakers = 7;
+    CHECK(split(560, spk, lab, "speaker:S1", 5, a, cnt) != 0, "7 validation speakers of 7");
+    val_speakers = 0;
+    /* ambiguity: a bare name that two corpora share */
+    for (size_t i = 280; i < 350; i++) free(spk[i]), spk[i] = strdup("savee:S0");
+    CHECK(split(560, spk, lab, "speaker:S0", 3, a, cnt) != 0, "ambiguous bare name S0");
+    CHECK(split(560, spk, lab, "speaker:tess:S0", 3, a, cnt) == 0, "tess:S0 is not ambiguous");
+    corpora = NULL;
+    free(cor);
+    free_corpus(560, spk, lab);
     free(a), free(b);
     printf("test_split: %d failure(s)\n", failures);
     return failures != 0;

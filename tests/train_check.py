@@ -56,7 +56,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serpack import read_pack, strings  # noqa: E402
 
-LABELS = ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"]
+LABELS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]  # ser's class order
 # compare's tolerances: see the module docstring for how they were measured.
 STEP_TENSOR_TOL = 1e-3   # 1 epoch (4 steps), per tensor, relative L2
 RUN_TENSOR_TOL = 2e-2    # 3 epochs (12 steps), per tensor, relative L2
@@ -85,12 +85,16 @@ def check_run(ser, run, features):
     check(1 <= summary["best_epoch"] <= summary["epochs_run"], "best_epoch out of range")
     conf = np.array(summary["confusion"])
     check(conf.shape == (7, 7), "confusion shape")
+    check(summary["labels"] == LABELS, f"summary labels {summary['labels']}")
     y_true = np.repeat(np.arange(7), conf.sum(1))
     y_pred = np.concatenate([np.repeat(np.arange(7), conf[i]) for i in range(7)])
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+    present = sorted(set(y_true))  # macro averages run over the classes present in the test set
     check(abs(accuracy_score(y_true, y_pred) - summary["test_accuracy"]) < 1e-6, "accuracy")
-    check(abs(f1_score(y_true, y_pred, average="macro", zero_division=0)
+    check(abs(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
               - summary["test_macro_f1"]) < 1e-6, "macro-F1")
+    check(abs(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+              - summary["test_uar"]) < 1e-6, "UAR")
     tsv = list(csv.reader(open(os.path.join(run, "confusion.tsv")), delimiter="\t"))
     check(np.array_equal(np.array([[int(v) for v in r[1:]] for r in tsv[1:]]), conf),
           "confusion.tsv != summary.json")

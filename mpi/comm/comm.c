@@ -45,6 +45,29 @@ void dist_comm_finalize(struct dist_comm *world)
     MPI_Finalize();
 }
 
+int dist_comm_split(struct dist_comm *c, int color, struct dist_comm **group, struct err *e)
+{
+    *group = NULL;
+    struct dist_comm *g = calloc(1, sizeof *g);
+    if (!g) return err_set(e, "out of memory");
+    if (MPI_Comm_split(c->comm, color, c->rank, &g->comm) != MPI_SUCCESS) {
+        free(g);
+        return err_set(e, "MPI_Comm_split failed");
+    }
+    MPI_Comm_rank(g->comm, &g->rank);
+    MPI_Comm_size(g->comm, &g->size);
+    g->node_size = c->node_size;
+    *group = g;
+    return 0;
+}
+
+void dist_comm_free(struct dist_comm *group)
+{
+    if (!group) return;
+    MPI_Comm_free(&group->comm);
+    free(group);
+}
+
 void dist_comm_abort(struct dist_comm *c, int code)
 {
     MPI_Abort(c ? c->comm : MPI_COMM_WORLD, code);

@@ -31,6 +31,14 @@ void dist_comm_finalize(struct dist_comm *world);
  * more, e.g. one rank failed inside a collective sequence). Does not return. */
 void dist_comm_abort(struct dist_comm *c, int code);
 
+/* Splits c into groups: ranks with the same color form one communicator, ordered by their
+ * rank in c (collective over c). The group keeps c's node size (memory is shared by every
+ * rank of the node, whatever its group). Release with dist_comm_free. Returns 0, or -1
+ * with e. */
+int dist_comm_split(struct dist_comm *c, int color, struct dist_comm **group, struct err *e);
+/* Frees a communicator made by dist_comm_split (collective over it). Accepts NULL. */
+void dist_comm_free(struct dist_comm *group);
+
 int dist_comm_rank(const struct dist_comm *c);
 int dist_comm_size(const struct dist_comm *c);
 /* Ranks of c that run on this node (share its memory), this one included. */

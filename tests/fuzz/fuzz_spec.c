@@ -33,7 +33,7 @@ static void exercise(struct nn_model *m)
     if (nn_model_flops_train(m) * B > MAX_STEP_FLOPS) return;
     static const int y[B] = {0, K - 1};
     static const uint64_t ids[B] = {3, 11};
-    struct nn_step st = {1, 0, ids, 1};
+    struct nn_step st = {.seed = 1, .epoch = 0, .sample_ids = ids, .train = 1};
     double loss = 0;
     float probs[B * K];
     nn_model_init(m, 1);

@@ -117,6 +117,8 @@ static void ckpt_seed(const char *tmp, const char *stem, const char *spec, int i
     s.version = "fuzz-seed";
     s.spec = (char *)nn_model_spec(m);
     s.in_channels = 40, s.in_len = in_len, s.n_classes = 7;
+    size_t present[DSP_N_LABELS] = {1, 1, 1, 1, 1, 1, 1}; /* the seven common labels */
+    dist_classes_of(&s.cls, present);
     dsp_features_default_params(&s.params);
     s.mean = mean, s.std = sd;
     s.nparams = (int64_t)np;
@@ -156,14 +158,16 @@ static void features_seeds(void)
 {
     char *paths[3] = {"d/OAF_Fear/OAF_back_fear.wav", "d/YAF_happy/YAF_bath_happy.wav",
                       "d/x,\"quoted\" name_sad.wav"};
-    char *speakers[3] = {"OAF", "YAF", "UNKNOWN"};
+    char *speakers[3] = {"tess:OAF", "tess:YAF", "other:unknown"};
     char *skip_path[1] = {"d/notes_angry.wav"}, *skip_reason[1] = {"truncated: the header says 9"};
-    int32_t labels[3] = {2, 3, 6};
+    int32_t labels[3] = {2, 3, 5}, corpora[3] = {DSP_TESS, DSP_TESS, DSP_OTHER};
+    char genders[3] = {'f', 'f', '?'};
     float x[3 * 40 * 2];
     for (int i = 0; i < 3 * 40 * 2; i++) x[i] = (float)(i % 17) - 8.5f;
     struct dist_dataset d = {0};
     d.n = 3, d.n_mfcc = 40, d.frames = 2;
     d.x = x, d.label = labels, d.path = paths, d.speaker = speakers;
+    d.corpus = corpora, d.gender = genders;
     d.n_skipped = 1, d.skip_path = skip_path, d.skip_reason = skip_reason;
     dsp_features_default_params(&d.params);
     d.cache_key = 0x5eed;
