@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """torch_identical_start.py: ser's whole training path against PyTorch from an identical start.
 
-usage: torch_identical_start.py SER CORPUS WORKDIR
+usage: torch_identical_start.py SER CORPUS WORKDIR [--class-weight balanced]
 
 Runs `mpirun -np 2 ser train --seed 3` on CORPUS (the 140-file test corpus: 98 training
 files, batches of 32, 32, 32, 2 per epoch) and stops it by fault injection
@@ -15,7 +15,30 @@ tensor of ser's exported weights must agree (relative L2 difference; measured va
     here on the two float implementations drift apart, a ReLU at a time, as any two do).
 Negative control for each: the same steps in another epoch order must differ by > 1e-2, so the
 check can fail. Exit 0 on agreement, 1 otherwise.
+
+--class-weight balanced: the same on an imbalanced copy of CORPUS (WORKDIR/imbalanced:
+symlinks to the first 10, 7, 4, 9, 10, 6, 2 words of angry, disgust, fear, happy, neutral,
+surprise (ps), sad of each speaker: 96 files; seed 3 puts 68 in training, 4 to 15 a class:
+batches of 32, 32, 4) with `ser train --class-weight balanced`. PyTorch's class weights come
+from sklearn's compute_class_weight('balanced') over the training labels of ser's split.csv
+(n / (k * count_c)) and its loss is F.cross_entropy(logits, y, weight=w): the mean
+sum(w_y * CE) / sum(w_y) over the whole global batch (both ranks' halves). Two ser runs:
+  - stopped after 1 step (mid epoch 1): the checkpoint's train.epoch_weight must equal sum(w_y)
+    of the batch (this pins the weights' scale, to which the mean is blind), and
+    train.epoch_loss_sum / train.epoch_weight PyTorch's weighted loss of it; weights after 1 step;
+  - stopped at the end of epoch 1 (all its steps, the partial batch included): the weights,
+    metrics.tsv's train_loss against the epoch's weighted mean loss sum(w_y * CE) / sum(w_y)
+    over its batches, and val_loss against the unweighted mean loss on the validation set
+    (docs/formats.md). Over a whole epoch sum(w_y) = n, so train_loss cannot tell a batch
+    mean divided by the batch size from one divided by sum(w_y): the batch-1 checks can.
+Every comparison: <= 1e-5 (weights: max relative L2 difference of a tensor; batch loss and
+weight sum: relative; metrics.tsv's %.6f losses: absolute). Measured: weights ~1.2e-6, losses
+<= 6e-7, weight sum 0. Negative control: the same replay without class weights
+(F.cross_entropy(logits, y)) must differ from ser by > 1e-4 (10x the tolerance) in each of
+these but val_loss (measured 5e-3 to 5e-2).
 """
+import argparse
+import csv
 import os
 import re
 import subprocess
@@ -35,6 +58,9 @@ import torch_reference as ref  # noqa: E402
 SEED, P = 3, 0.3
 CHECKS = ((3, 1e-5), (5, 1e-3))  # (SER_FAULT_SIGNAL_BATCH, tolerance)
 CONTROL = 1e-2
+# --class-weight balanced: words kept per speaker, by the file name's emotion (OAF_back_ps.wav)
+KEEP = {"angry": 10, "disgust": 7, "fear": 4, "happy": 9, "neutral": 10, "ps": 6, "sad": 2}
+CW_TOL, CW_CONTROL = 1e-5, 1e-4
 
 
 def ser_masks(ids, epoch, layer, n):
@@ -60,7 +86,10 @@ class MaskedDropout:
         return x * MaskedDropout.mask if training else x
 
 
-def torch_steps(x, y, train, steps, order_seed):
+def torch_steps(x, y, train, steps, order_seed, weight=None, losses=None):
+    """ser's first `steps` Adam steps in PyTorch; weight: class weights of the loss (None: the
+    plain mean). losses: if a list, gets (epoch, sum of w_y * CE, sum of w_y) of each batch
+    (float64; w = 1 without weights). Returns (state_dict, model)."""
     model = torch_model.build_model(torch_model.DEFAULT_SPEC)
     model.load_state_dict(ser_rng.init_state(model, SEED), strict=True)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -77,55 +106,189 @@ def torch_steps(x, y, train, steps, order_seed):
             MaskedDropout.mask = ser_masks(ids, epoch, layer, 128)
             model.train()
             opt.zero_grad(set_to_none=True)
-            loss = Fn.cross_entropy(model(torch.from_numpy(np.ascontiguousarray(x[ids]))),
-                                    torch.from_numpy(y[ids]))
+            logits = model(torch.from_numpy(np.ascontiguousarray(x[ids])))
+            yb = torch.from_numpy(y[ids])
+            loss = Fn.cross_entropy(logits, yb, weight=weight)
+            if losses is not None:
+                with torch.no_grad():
+                    ce = Fn.cross_entropy(logits.double(), yb, reduction="none")
+                    w = weight.double()[yb] if weight is not None else torch.ones_like(ce)
+                    losses.append((epoch, float((w * ce).sum()), float(w.sum())))
             loss.backward()
             opt.step()
             done += 1
         epoch += 1
-    return model.state_dict()
+    return model.state_dict(), model
 
 
-def check(ser, corpus, work, fault, tol):
-    run = os.path.join(work, f"run{fault}")
+def ser_train(ser, corpus, run, fault, extra=()):
+    """mpirun -np 2 ser train stopped by the injected signal before batch `fault`; 0 or 1"""
     subprocess.run(["rm", "-rf", run], check=True)
     env = dict(os.environ, SER_FAULT_SIGNAL_BATCH=str(fault))
     rc = subprocess.run(["mpirun", "--oversubscribe", "-np", "2", ser, "train", "--data", corpus,
                          "--out", run, "--epochs", "3", "--patience", "100", "--seed", str(SEED),
-                         "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                         "--quiet", *extra], env=env, stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL).returncode
     if rc != 75:
         print(f"ser train exited {rc}, expected 75 (stopped by the injected signal)")
         return 1
-    ckpt = os.path.join(run, "last.ckpt")
+    return 0
+
+
+def ser_info(ser, ckpt):
+    """`ser info CKPT` as {name: text of its value}"""
     info = subprocess.run([ser, "info", ckpt], capture_output=True, text=True, check=True).stdout
-    steps = int(re.search(r"^  adam\.t +(\d+)", info, re.M).group(1))
+    return {m.group(1): m.group(2) for m in re.finditer(r"^  (\S+) +(\S.*?)\s*$", info, re.M)}
+
+
+def ser_weights(ser, run):
     npz = os.path.join(run, "w.npz")
-    subprocess.run([ser, "export", ckpt, "--npz", npz], check=True)
-    w = np.load(npz)
+    subprocess.run([ser, "export", os.path.join(run, "last.ckpt"), "--npz", npz], check=True)
+    return np.load(npz)
+
+
+def weight_diff(sd, w):
+    diff = {k: float(np.linalg.norm(sd[k].numpy() - w[k]) / np.linalg.norm(w[k])) for k in sd}
+    worst = max(diff, key=diff.get)
+    return diff[worst], worst
+
+
+def check(ser, corpus, work, fault, tol):
+    run = os.path.join(work, f"run{fault}")
+    if ser_train(ser, corpus, run, fault):
+        return 1
+    steps = int(ser_info(ser, os.path.join(run, "last.ckpt"))["adam.t"].split()[0])
+    w = ser_weights(ser, run)
     x, y, (tr, va, te) = ref.load(corpus.rstrip("/") + ".features.serf",
                                   os.path.join(run, "split.csv"))
     x = ref.normalise(x, tr)
     fails = 0
     for order_seed, want_close in ((SEED, True), (SEED + 1, False)):
-        sd = torch_steps(x, y, tr, steps, order_seed)
-        diff = {k: float(np.linalg.norm(sd[k].numpy() - w[k]) / np.linalg.norm(w[k])) for k in sd}
-        worst = max(diff, key=diff.get)
-        ok = diff[worst] <= tol if want_close else diff[worst] > CONTROL
+        sd, _ = torch_steps(x, y, tr, steps, order_seed)
+        d, worst = weight_diff(sd, w)
+        ok = d <= tol if want_close else d > CONTROL
         what = f"ser's order (<= {tol:g})" if want_close else f"another order (> {CONTROL:g})"
-        print(f"{steps} steps, {what}: max relative L2 difference {diff[worst]:.2e} "
+        print(f"{steps} steps, {what}: max relative L2 difference {d:.2e} "
               f"({worst}) -> {'ok' if ok else 'FAIL'}", flush=True)
         fails += not ok
     return fails
 
 
+# ------------------------------------------------------------------- --class-weight balanced
+
+def imbalanced_corpus(corpus, work):
+    """WORKDIR/imbalanced: symlinks to the first KEEP[emotion] files of each folder of CORPUS"""
+    dst = os.path.join(work, "imbalanced")
+    subprocess.run(["rm", "-rf", dst, dst + ".features.serf"], check=True)
+    for folder in sorted(os.listdir(corpus)):
+        src = os.path.join(corpus, folder)
+        if not os.path.isdir(src):
+            continue
+        files = sorted(f for f in os.listdir(src) if f.endswith(".wav"))
+        kept = [f for f in files if KEEP.get(f[:-4].rsplit("_", 1)[-1]) is not None]
+        if kept:
+            kept = kept[:KEEP[kept[0][:-4].rsplit("_", 1)[-1]]]
+            os.makedirs(os.path.join(dst, folder))
+        for f in kept:
+            os.symlink(os.path.abspath(os.path.join(src, f)), os.path.join(dst, folder, f))
+    return dst
+
+
+def balanced_weights(split_csv, classes):
+    """sklearn's 'balanced' class weights over the training labels of ser's split.csv, in the
+    order of ser's classes"""
+    from sklearn.utils.class_weight import compute_class_weight
+    with open(split_csv, newline="") as f:
+        ytr = np.array([r["label"] for r in csv.DictReader(f) if r["split"] == "train"])
+    if sorted(set(ytr)) != sorted(classes):
+        raise SystemExit(f"{split_csv}: training labels {sorted(set(ytr))}, ser's classes "
+                         f"{classes}")
+    w = compute_class_weight("balanced", classes=np.array(classes), y=ytr)
+    counts = {c: int((ytr == c).sum()) for c in classes}
+    return w, counts, len(ytr)
+
+
+def rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-300)
+
+
+def class_weight_check(ser, corpus, work):
+    data = imbalanced_corpus(corpus, work)
+    extra = ("--class-weight", "balanced")
+    runs = {f: os.path.join(work, f"cw_run{f}") for f in ("1", "epoch")}
+    if ser_train(ser, data, runs["1"], 0, extra):  # 1 step: a checkpoint inside epoch 1
+        return 1
+    info1 = ser_info(ser, os.path.join(runs["1"], "last.ckpt"))
+    x, y, (tr, va, te) = ref.load(data + ".features.serf", os.path.join(runs["1"], "split.csv"))
+    classes = info1["classes"].split()
+    feat_labels = ref.strings(ref.read_pack(data + ".features.serf", kind="FEAT")["label_names"])
+    if len(classes) != 7 or list(feat_labels[:7]) != classes:
+        raise SystemExit(f"classes {classes}, feature file labels {feat_labels}: this check "
+                         "needs all 7, in the same order")
+    cw, counts, n = balanced_weights(os.path.join(runs["1"], "split.csv"), classes)
+    nb = (len(tr) + 31) // 32
+    print(f"{n} training files {counts}, {nb} batches per epoch; balanced weights "
+          + " ".join(f"{c}={v:.4f}" for c, v in zip(classes, cw)), flush=True)
+    if ser_train(ser, data, runs["epoch"], nb - 1, extra):  # all of epoch 1
+        return 1
+    infoe = ser_info(ser, os.path.join(runs["epoch"], "last.ckpt"))
+    if int(infoe["adam.t"].split()[0]) != nb or int(infoe["train.epoch"].split()[0]) != 1:
+        print(f"ser stopped after {infoe['adam.t']} steps, epoch {infoe['train.epoch']}: "
+              f"expected {nb} steps, 1 epoch")
+        return 1
+    with open(os.path.join(runs["epoch"], "metrics.tsv"), newline="") as f:
+        row = next(csv.DictReader(f, delimiter="\t"))
+    w1, we = ser_weights(ser, runs["1"]), ser_weights(ser, runs["epoch"])
+    x = ref.normalise(x, tr)
+    ser_sum = float(info1["train.epoch_loss_sum"].split()[0])
+    ser_wsum = float(info1["train.epoch_weight"].split()[0])
+    fails = 0
+    for name, weight in (("balanced weights", torch.tensor(cw, dtype=torch.float32)),
+                         ("control, no weights", None)):
+        control = weight is None
+        l1, le = [], []
+        sd1, _ = torch_steps(x, y, tr, 1, SEED, weight, l1)
+        sde, model = torch_steps(x, y, tr, nb, SEED, weight, le)
+        val_loss, _ = ref.evaluate(model, torch.from_numpy(np.ascontiguousarray(x[va])),
+                                   torch.from_numpy(y[va]))
+        d1, t1 = weight_diff(sd1, w1)
+        de, te_ = weight_diff(sde, we)
+        ep_loss = sum(s for _, s, _ in le) / sum(v for _, _, v in le)
+        # name, measured difference, the tolerance, whether the control must differ by CW_CONTROL
+        rows = (("batch 1: sum of w_y (train.epoch_weight)", rel(ser_wsum, l1[0][2]), True),
+                ("batch 1: weighted mean loss (train.epoch_loss_sum / epoch_weight)",
+                 rel(ser_sum / ser_wsum, l1[0][1] / l1[0][2]), True),
+                (f"after 1 step: weights, max relative L2 ({t1})", d1, True),
+                (f"after {nb} steps (epoch 1): weights, max relative L2 ({te_})", de, True),
+                ("epoch 1: metrics.tsv train_loss (weighted mean), absolute",
+                 abs(float(row["train_loss"]) - ep_loss), True),
+                ("epoch 1: metrics.tsv val_loss (unweighted), absolute",
+                 abs(float(row["val_loss"]) - val_loss), False))
+        print(f"PyTorch with {name}: train_loss {ep_loss:.6f} (ser {row['train_loss']}), "
+              f"val_loss {val_loss:.6f} (ser {row['val_loss']})", flush=True)
+        for what, d, controlled in rows:
+            if control and not controlled:
+                continue
+            ok = d > CW_CONTROL if control else d <= CW_TOL
+            need = f"> {CW_CONTROL:g}" if control else f"<= {CW_TOL:g}"
+            print(f"  {what}: {d:.2e} ({need}) -> {'ok' if ok else 'FAIL'}", flush=True)
+            fails += not ok
+    return fails
+
+
 def main():
-    if len(sys.argv) != 4:
-        raise SystemExit(__doc__)
-    ser, corpus, work = sys.argv[1:]
-    os.makedirs(work, exist_ok=True)
+    ap = argparse.ArgumentParser(usage=__doc__.split("\n\n")[1])
+    ap.add_argument("ser")
+    ap.add_argument("corpus")
+    ap.add_argument("work")
+    ap.add_argument("--class-weight", choices=("none", "balanced"), default="none")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
     torch_model.F = MaskedDropout()
-    fails = sum(check(ser, corpus, work, fault, tol) for fault, tol in CHECKS)
+    if a.class_weight == "balanced":
+        fails = class_weight_check(a.ser, a.corpus.rstrip("/"), a.work)
+    else:
+        fails = sum(check(a.ser, a.corpus, a.work, fault, tol) for fault, tol in CHECKS)
     return 1 if fails else 0
 
 

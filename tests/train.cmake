@@ -28,3 +28,24 @@ add_test(NAME train_torch_identical_start
                  ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/identical_start)
 set_tests_properties(train_torch_identical_start PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
                      FIXTURES_REQUIRED corpus10 TIMEOUT 300)
+
+# --class-weight balanced on an imbalanced 96-file subset of corpus10 (symlinks), 2 ranks:
+# class weights n/(k*count_c) of the training set (sklearn's compute_class_weight) and the
+# loss sum(w_y*CE)/sum(w_y) over the whole global batch (F.cross_entropy(weight=w)), against
+# PyTorch from ser's start: weights, batch loss and weight sums, epoch train_loss, <= 1e-5;
+# an unweighted replay must differ (tests/torch_identical_start.py's header).
+add_test(NAME train_class_weight_torch
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/torch_identical_start.py ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/class_weight_torch
+                 --class-weight balanced)
+set_tests_properties(train_class_weight_torch PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 300)
+
+# Speaker-independent protocols (issue "Beyond TESS"): --cv loso / K / --cv-group /
+# --val-speakers / --ranks-per-fold on a generated SAVEE stand-in (4 speakers), the summary
+# against the fold files and sklearn, a fold interrupted by a signal and resumed bit for bit,
+# mixed corpora with --split corpus:emodb and --label-map (tests/test_cv.py). ~70 s.
+add_test(NAME train_cv_protocols
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cv.py ${SER_BIN}
+                 ${CMAKE_CURRENT_BINARY_DIR}/cv)
+set_tests_properties(train_cv_protocols PROPERTIES ENVIRONMENT "${SER_MPI_ENV}" TIMEOUT 600)
