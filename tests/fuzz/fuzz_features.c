@@ -4,13 +4,14 @@
  * (fuzz_util.h). A refused input must come with a message. An accepted dataset is read whole
  * (features [n][n_mfcc][frames], labels, paths, speakers, skipped files and reasons: ASan
  * sees any array shorter than its count), its values must be what the reader promises
- * (finite features, labels 0..6, n_mfcc equal to mfcc.n_mfcc), and it must survive a round
- * trip: dist_dataset_encode, then dist_dataset_decode gives the same dataset. */
+ * (finite features, labels 0..8 and corpora in range, n_mfcc equal to mfcc.n_mfcc), and it must
+ * survive a round trip: dist_dataset_encode, then dist_dataset_decode gives the same dataset. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsp/corpora.h"
 #include "mpi/dataset.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -30,7 +31,9 @@ static void check_dataset(const struct dist_dataset *d)
     size_t nx = d->n * d->n_mfcc * d->frames;
     for (size_t i = 0; i < nx; i++) FUZZ_CHECK(isfinite(d->x[i]), "feature %zu not finite", i);
     for (size_t i = 0; i < d->n; i++)
-        FUZZ_CHECK(d->label[i] >= 0 && d->label[i] < 7, "label %zu is %d", i, (int)d->label[i]);
+        FUZZ_CHECK(d->label[i] >= 0 && d->label[i] < DSP_N_LABELS && d->corpus[i] >= 0 &&
+                       d->corpus[i] < DSP_N_CORPORA,
+                   "label %zu is %d, corpus %d", i, (int)d->label[i], (int)d->corpus[i]);
     FUZZ_CHECK(d->n_mfcc == (size_t)d->params.mfcc.n_mfcc, "n_mfcc %zu, params say %d", d->n_mfcc,
                d->params.mfcc.n_mfcc);
     check_strings(d->path, NULL, d->n, "path");

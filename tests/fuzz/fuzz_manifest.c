@@ -6,7 +6,8 @@
  * OAF_Fear/OAF_dog_fear.wav, notes.txt), so that kept rows, duplicates and conflicts are
  * reached as well as the rows skipped because their file is missing. A failure must come with
  * a message; on success the corpus must be as scan.h promises: items sorted by path
- * (bytewise) without repeats, labels 0..6, upper-case speakers (or "unknown"), every string
+ * (bytewise) without repeats, labels 0..8, namespaced speakers "corpus:ID" with an upper-case ID
+ * (or "unknown"), a corpus and a gender (m, f, ?), every string
  * present, and the skipped files sorted by path with a "category: detail" reason. */
 #include <ctype.h>
 #include <stdint.h>
@@ -40,9 +41,16 @@ static void check_corpus(const struct dsp_corpus *c)
             FUZZ_CHECK(strcmp(c->items[i - 1].path, it->path) < 0,
                        "items not sorted or repeated: '%s' then '%s'", c->items[i - 1].path,
                        it->path);
-        if (strcmp(it->speaker, "unknown") != 0)
-            for (const char *s = it->speaker; *s; s++)
-                FUZZ_CHECK(!islower((unsigned char)*s), "speaker '%s' not upper-case", it->speaker);
+        FUZZ_CHECK(it->corpus >= 0 && it->corpus < DSP_N_CORPORA, "item %zu: corpus %d", i,
+                   it->corpus);
+        FUZZ_CHECK(it->gender == 'm' || it->gender == 'f' || it->gender == '?',
+                   "item %zu: gender %d", i, it->gender);
+        const char *id = strchr(it->speaker, ':');
+        FUZZ_CHECK(id && id > it->speaker, "speaker '%s' not namespaced", it->speaker);
+        if (id && strcmp(id + 1, "unknown") != 0)
+            for (const char *s = id + 1; *s; s++)
+                FUZZ_CHECK(!islower((unsigned char)*s), "speaker '%s': id not upper-case",
+                           it->speaker);
     }
     for (size_t i = 0; i < c->n_skipped; i++) {
         const struct dsp_skip *s = &c->skipped[i];
