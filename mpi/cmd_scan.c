@@ -6,7 +6,7 @@
  * --csv: the manifest instead, RFC 4180 with header "path,corpus,speaker,gender,label" (speaker
  * namespaced, label canonical) and one row per usable
  * file (fields holding a comma, quote, CR or LF are quoted, quotes doubled); skipped files go to
- * stderr as "scan: skipped PATH: REASON" plus a summary line, so stdout stays a clean CSV.
+ * stderr as "ser scan: skipped PATH: REASON" plus a summary line, so stdout stays a clean CSV.
  * --skipped FILE: write the skip list as CSV "path,reason" to FILE instead of stdout/stderr
  * (either mode; the --csv summary line still goes to stderr).
  * No MPI. Exit 0 when the scan worked (also with skipped files), 1 on fatal input errors and

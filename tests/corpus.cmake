@@ -19,7 +19,22 @@
 #                    16 bits, duration range), its quirk and defect files (RAVDESS songs and
 #                    .mp4s; CREMA-D's undecodable and silent files and git-lfs pointers, also
 #                    all 7,442 as pointers; SAVEE's flat layout) and a --jobs 1 subset
-#                    byte-identical to it. 15-45 s each on 2 cores; scratch folders
+#                    byte-identical to it. Then `ser scan --csv --skipped` (--ser ${SER_BIN}) on
+#                    each tree, every manifest row (header path,corpus,speaker,gender,label; corpus,
+#                    namespaced speaker "ravdess:01", gender from the corpus's documentation -
+#                    CREMA-D's from its VideoDemographics.csv -, canonical label: RAVDESS 02 calm,
+#                    EmoDB L boredom) and every skip with its category (RAVDESS song/video,
+#                    --ravdess-song; CREMA-D git-lfs pointer "run git lfs pull", undecodable,
+#                    silent) and the summary counts compared with what the test derives from how
+#                    the tree was made (the names above, the generator's documented defects),
+#                    never from ser: the small corpus with and without --no-validate (the
+#                    name-only view); the full corpus's names as empty files (all 7,442 CREMA-D
+#                    git-lfs pointers; SAVEE's two layouts in one tree, each recording once);
+#                    a mixed tree (file symlinks to the corpus, its --jobs 1 copy and a 14-file
+#                    TESS made here): the union, each file with its own corpus, copies counted
+#                    as duplicates; and the CSV round trip (scan --csv of the mixed tree read
+#                    back with scan --csv m.csv gives the identical CSV). 15-60 s each on 2 cores
+#                    (the scan checks add ~5 s, mostly making the TESS); scratch folders
 #                    ${CMAKE_BINARY_DIR}/corpus-C* are removed on success.
 #  corpus_bad_corpus_options: a size option of the wrong kind is refused (exit 2, message).
 #  corpus_difficulty_smoke: tests/corpus_difficulty.py (speaker ID, emotion random split vs
@@ -56,7 +71,7 @@ set_tests_properties(corpus_bad_words corpus_lr_bad_input PROPERTIES TIMEOUT 60)
 foreach(c ravdess cremad savee emodb)
   add_test(NAME corpus_${c}
            COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/corpus_check.py ${CMAKE_BINARY_DIR}
-                   --corpus ${c})
+                   --corpus ${c} --ser ${SER_BIN})
   set_tests_properties(corpus_${c} PROPERTIES TIMEOUT 300)
 endforeach()
 

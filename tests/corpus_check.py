@@ -4,6 +4,7 @@
 #
 #   /usr/bin/python3 tests/corpus_check.py BUILD_DIR [--words 10]            (TESS)
 #   /usr/bin/python3 tests/corpus_check.py BUILD_DIR --corpus ravdess|cremad|savee|emodb
+#   ... [--ser PATH_TO_SER]       also check `ser scan` on every tree made (below)
 #
 # TESS writes BUILD_DIR/corpus10 (kept: other tests use it through the ctest fixture corpus10)
 # and BUILD_DIR/corpus10-j1, BUILD_DIR/corpus1-seed7 (scratch).  Checks:
@@ -26,8 +27,38 @@
 #    1076_MTI_SAD_XX, git-lfs pointers with --quirks and --lfs-pointers; SAVEE's flat layout);
 #  - determinism: a smaller corpus made with --jobs 1 is byte-identical to the same files of
 #    the first (subsets are subsets, whatever --jobs).
+# With --ser, `ser scan --csv --skipped SKIP.csv` runs on the trees (scratch folder
+# BUILD_DIR/corpus-CORPUS-scan, removed on success) and its output is compared with what this
+# script derives from how each tree was made - the file names checked above, the defects the
+# generator is documented to write - and from the corpora's documentation, never from ser
+# (expect_file, expect_scan):
+#  - the manifest: header exactly path,corpus,speaker,gender,label, then exactly the expected
+#    rows in bytewise path order: corpus (tess ravdess cremad savee emodb), speaker namespaced
+#    "corpus:ID" as the name spells it (ravdess:01, cremad:1001, savee:DC, emodb:03, tess:OAF),
+#    gender (RAVDESS odd actor m, even f; SAVEE m; TESS f; EmoDB from its documentation;
+#    CREMA-D from its VideoDemographics.csv, transcribed below) and the canonical label
+#    (RAVDESS 02 calm, 06 fear, 08 surprise; EmoDB L boredom, W angry, A fear; SAVEE sa/su;
+#    TESS ps surprise);
+#  - the skip list (path,reason): exactly the expected paths, each reason of its category
+#    (dsp/scan.h): RAVDESS songs "song: ..." (items with --ravdess-song, the copy mixed into
+#    Actor_01 then a duplicate), .mp4 "video: ..."; CREMA-D's git-lfs pointers "git-lfs
+#    pointer ..." naming git lfs pull, the undecodable file "not a supported audio file: ...",
+#    the silent one "silent: ..."; empty files "empty: ...";
+#  - the summary line (the only line on stderr): files, skipped, duplicates (copies of one
+#    recording - same speaker, utterance and label - count once; the bytewise-smallest path
+#    that validates is kept) and other files ignored (hidden entries such as the generator's
+#    .make_corpus.json);
+# on: the small generated corpus, also with --no-validate (the name-only view: defective
+# files become items, songs and videos stay skipped); the --jobs 1 / flat-layout copy; the full
+# corpus's names as empty files (all 7,442 CREMA-D git-lfs pointers instead), with and without
+# --no-validate (SAVEE's two layouts in one tree); a mixed tree of file symlinks to the corpus,
+# its smaller copy and a 14-file TESS made here (the union, each file with its own corpus, the
+# copies counted as duplicates); and the CSV round trip: the mixed tree's manifest, saved as
+# m.csv and read back with `ser scan --csv m.csv`, gives the identical CSV.
 # Exits non-zero with a message on the first failure.
+import csv
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -128,6 +159,10 @@ def check_tess(build, nwords):
         durs.append(info["seconds"])
     print(f"corpus_check: all 16-bit mono 24414 Hz; durations {min(durs):.2f}-{max(durs):.2f} s, "
           f"mean {sum(durs) / len(durs):.2f} s")
+    if SER:
+        scratch = scan_scratch(build, "tess")
+        check_scan(f"tess --words {nwords}", scratch, a, made("tess", expected))
+        shutil.rmtree(scratch)
 
     rc, log = gen(b, "--words", nwords, "--jobs", 1)
     if rc != 0:
@@ -286,7 +321,21 @@ def check_ravdess(build):
     same_set("ravdess --speakers 1 --sentences 1", listing(b),
              ravdess_names(["01"], ["01"], False))
     check_subset(a, b, "ravdess --jobs 1 subset")
-    return a, b
+    if not SER:
+        return a, b
+    scratch = scan_scratch(build, "ravdess")
+    what = "ravdess --speakers 2 --sentences 1 --quirks"
+    entries = made("ravdess", expected)
+    _, rows = check_scan(what, scratch, a, entries)
+    if len(rows) != 60:
+        fail(f"test bug: {len(rows)} RAVDESS speech files expected")
+    check_scan(f"{what} --ravdess-song", scratch, a, entries, "--ravdess-song")
+    check_scan(f"{what} --no-validate", scratch, a, entries, "--no-validate")
+    check_names_only("ravdess", scratch, ravdess_names(actors, ["01", "02"], True))
+    check_mixed("ravdess", scratch, [("ravdess", "ravdess", a, expected, {}),
+                                     ("ravdess-j1", "ravdess", b,
+                                      ravdess_names(["01"], ["01"], False), {})])
+    return a, b, scratch
 
 
 CREMA_SENT = "IEO TIE IOM IWW TAI MTI IWL ITH DFA ITS TSI WSI".split()
@@ -334,6 +383,14 @@ def check_cremad(build):
     if bad:
         fail(f"--lfs-pointers: {len(bad)} files are not git-lfs pointers, e.g. {bad[:3]}")
     print("corpus_check: cremad --lfs-pointers: 7442 git-lfs pointer files of 100-160 bytes")
+    if SER:
+        scratch = scan_scratch(build, "cremad")
+        entries = made("cremad", full, {n: "lfs" for n in full})
+        check_scan("cremad --lfs-pointers", scratch, a, entries)
+        _, rows = check_scan("cremad --lfs-pointers --no-validate", scratch, a, entries,
+                             "--no-validate")
+        if len({r[2] for r in rows}) != 91 or len({r[2] for r in rows if r[3] == "m"}) != 48:
+            fail("test bug: the 7442 rows should name 91 speakers, 48 of them male")
     # audio: actor 1002 (one of the 20 gaps) and 1076 (the defects), first 6 sentences
     generate("cremad", a, "--speaker-ids", "1002,1076", "--sentences", 6, "--quirks",
              "--jobs", 2)
@@ -361,7 +418,19 @@ def check_cremad(build):
     same_set("cremad --speaker-ids 1076 --sentences 2", listing(b),
              crema_names(["1076"], CREMA_SENT[:2]))
     check_subset(a, b, "cremad --jobs 1 subset")
-    return a, b
+    if not SER:
+        return a, b
+    what = "cremad --speaker-ids 1002,1076 --sentences 6 --quirks"
+    defects = dict(CREMAD_DEFECT_CATEGORY, **{"AudioWAV/1002_IEO_DIS_HI.wav": "lfs"})
+    _, rows = check_scan(what, scratch, a, made("cremad", expected, defects))
+    if len(rows) != 88:
+        fail(f"test bug: {len(rows)} usable CREMA-D files expected")
+    check_scan(f"{what} --no-validate", scratch, a, made("cremad", expected, defects),
+               "--no-validate")
+    check_mixed("cremad", scratch, [("cremad", "cremad", a, expected, defects),
+                                    ("cremad-j1", "cremad", b,
+                                     crema_names(["1076"], CREMA_SENT[:2]), {})])
+    return a, b, scratch
 
 
 SAVEE_CODES = [("a", 15), ("d", 15), ("f", 15), ("h", 15), ("n", 30), ("sa", 15), ("su", 15)]
@@ -401,7 +470,21 @@ def check_savee(build):
             fail(f"{n} differs from {nested}: the layouts must hold the same audio")
     print(f"corpus_check: savee --layout flat --jobs 1: {len(flat)} files, byte-identical to "
           f"the nested layout's")
-    return a, b
+    if not SER:
+        return a, b
+    scratch = scan_scratch(build, "savee")
+    _, rows = check_scan("savee --speakers 2 --sentences 2 (nested)", scratch, a,
+                         made("savee", expected))
+    if len(rows) != 32:
+        fail(f"test bug: {len(rows)} SAVEE files expected")
+    check_scan("savee --speakers 1 --sentences 1 --layout flat", scratch, b, made("savee", flat))
+    # both layouts of the whole corpus in one tree: each recording once
+    both = savee_names(["DC", "JE", "JK", "KL"], 15) | \
+        savee_names(["DC", "JE", "JK", "KL"], 15, flat=True)
+    check_names_only("savee", scratch, both)
+    check_mixed("savee", scratch, [("savee", "savee", a, expected, {}),
+                                   ("savee-flat", "savee", b, flat, {})])
+    return a, b, scratch
 
 
 # EmoDB: the real corpus's counts (its documentation and file list)
@@ -435,17 +518,280 @@ def check_emodb(build):
     check_audio(a, expected, 16000, 1.2, 9.0)
     generate("emodb", b, "--speaker-ids", "08", "--sentences", 1, "--jobs", 1)
     check_subset(a, b, "emodb --jobs 1 subset")
-    return a, b
+    if not SER:
+        return a, b
+    scratch = scan_scratch(build, "emodb")
+    what = "emodb --speakers 2 --sentences 3"
+    check_scan(what, scratch, a, made("emodb", expected))
+    check_scan(f"{what} --no-validate", scratch, a, made("emodb", expected), "--no-validate")
+    check_names_only("emodb", scratch, full)
+    b_names = {n for n in full if n.startswith("wav/08" + EMODB_TEXTS[0])}
+    same_set("emodb --speaker-ids 08 --sentences 1", listing(b), b_names)
+    check_mixed("emodb", scratch, [("emodb", "emodb", a, expected, {}),
+                                   ("emodb-j1", "emodb", b, b_names, {})])
+    return a, b, scratch
+
+
+# ---------------------------------------------------------------------------------------------
+# `ser scan` on the generated trees (--ser PATH).  What ser should list is derived here from
+# how each tree was made (the file names checked above, the defects the generator writes) and
+# the corpora's own documentation, independently of dsp/corpora.c and dsp/scan.c; the rules
+# for skips, duplicates, ordering and the summary are dsp/scan.h's and mpi/cmd_scan.c's.
+
+SER = None
+HEADER = ["path", "corpus", "speaker", "gender", "label"]
+# The corpora's emotion codes and ser's canonical labels.
+LABEL_RAVDESS = {"01": "neutral", "02": "calm", "03": "happy", "04": "sad", "05": "angry",
+                 "06": "fear", "07": "disgust", "08": "surprise"}   # 06 fearful, 08 surprised
+LABEL_CREMAD = {"ANG": "angry", "DIS": "disgust", "FEA": "fear", "HAP": "happy",
+                "NEU": "neutral", "SAD": "sad"}
+LABEL_SAVEE = {"a": "angry", "d": "disgust", "f": "fear", "h": "happy", "n": "neutral",
+               "sa": "sad", "su": "surprise"}
+LABEL_EMODB = {"W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy",
+               "T": "sad", "N": "neutral"}   # Ärger Langeweile Ekel Angst Freude Trauer
+LABEL_TESS = {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
+              "neutral": "neutral", "ps": "surprise", "sad": "sad"}
+# EmoDB's documentation: the speakers' sex.
+EMODB_GENDER = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f",
+                "14": "f", "15": "m", "16": "f"}
+# CREMA-D: the 48 actors listed "Male" in VideoDemographics.csv of
+# github.com/CheyneyComputerScience/CREMA-D; the other 43 of 1001-1091 are "Female".
+CREMAD_MALE = {1001, 1005, 1011, 1014, 1015, 1016, 1017, 1019, 1022, 1023, 1026, 1027, 1031,
+               1032, 1033, 1034, 1035, 1036, 1038, 1039, 1040, 1041, 1042, 1044, 1045, 1048,
+               1050, 1051, 1057, 1059, 1062, 1064, 1065, 1066, 1067, 1068, 1069, 1070, 1071,
+               1077, 1080, 1081, 1083, 1085, 1086, 1087, 1088, 1090}
+# Skip categories (dsp/scan.h): how each reason must start; lfs must also say what to run.
+SKIP_PREFIX = {"song": "song: ", "video": "video: ", "silent": "silent: ", "empty": "empty: ",
+               "undecodable": "not a supported audio file: ", "lfs": "git-lfs pointer"}
+# The defects make_corpus.py writes into CREMA-D (docs/corpus.md): their skip categories.
+CREMAD_DEFECT_CATEGORY = {"AudioWAV/1076_MTI_NEU_XX.wav": "undecodable",
+                          "AudioWAV/1076_MTI_SAD_XX.wav": "silent"}
+SUMMARY = re.compile(r"ser scan: (\d+) files, (\d+) skipped, (\d+) duplicates ignored, "
+                     r"(\d+) other files ignored\n")
+
+
+def expect_file(corpus, rel, song=False):
+    """What ser should make of one file of CORPUS made at REL: ("skip", category) or
+    ("item", speaker, gender, label, utterance) - utterance with speaker and label identifies
+    a recording (the same in every copy and layout)."""
+    stem, ext = os.path.splitext(os.path.basename(rel))
+    if corpus == "ravdess":
+        # modality-channel-emotion-intensity-statement-repetition-actor
+        mod, chan, emo, actor = stem.split("-")[0], stem.split("-")[1], stem.split("-")[2], \
+            stem.split("-")[6]
+        if ext == ".mp4" or mod != "03":
+            return ("skip", "video")
+        if chan == "02" and not song:
+            return ("skip", "song")
+        return ("item", f"ravdess:{actor}", "m" if int(actor) % 2 else "f",
+                LABEL_RAVDESS[emo], stem)
+    if corpus == "cremad":
+        actor, _, emo, _ = stem.split("_")
+        return ("item", f"cremad:{actor}", "m" if int(actor) in CREMAD_MALE else "f",
+                LABEL_CREMAD[emo], stem)
+    if corpus == "savee":   # AudioData/DC/a01.wav or ALL/DC_a01.wav
+        spk, code = stem.split("_") if "_" in stem else \
+            (os.path.basename(os.path.dirname(rel)), stem)
+        return ("item", f"savee:{spk}", "m", LABEL_SAVEE[code.rstrip("0123456789")], code)
+    if corpus == "emodb":   # wav/03a01Fa.wav: speaker, text, emotion letter, version
+        return ("item", f"emodb:{stem[:2]}", EMODB_GENDER[stem[:2]], LABEL_EMODB[stem[5]], stem)
+    if corpus == "tess":    # OAF_Fear/OAF_back_fear.wav
+        spk, word, emo = stem.split("_")
+        return ("item", f"tess:{spk.upper()}", "f", LABEL_TESS[emo.lower()], word.lower())
+    fail(f"test bug: corpus {corpus}")
+
+
+def bytewise(path):
+    return path.encode("utf-8", "surrogateescape")
+
+
+def expect_scan(entries, shown, validate=True, song=False):
+    """The manifest rows and (path, category) skips ser should list for a tree holding
+    ENTRIES {tree_rel: (corpus, rel as made, defect category or None)}, paths shown as
+    SHOWN/tree_rel, both sorted bytewise, and the number of duplicates: copies of one
+    recording (same speaker, utterance, label) count once, the bytewise-smallest path that
+    passes validation is kept; copies after it are not validated (dsp/scan.h)."""
+    groups, skips = {}, []
+    for tree_rel, (corpus, rel, defect) in entries.items():
+        path = f"{shown}/{tree_rel}"
+        e = expect_file(corpus, rel, song)
+        if e[0] == "skip":
+            skips.append((path, e[1]))
+        else:
+            groups.setdefault((e[1], e[4], e[3]), []).append((path, corpus, e, defect))
+    rows, dups = [], 0
+    for copies in groups.values():
+        kept = False
+        for path, corpus, e, defect in sorted(copies, key=lambda c: bytewise(c[0])):
+            if kept:
+                dups += 1
+            elif validate and defect:
+                skips.append((path, defect))
+            else:
+                rows.append([path, corpus, e[1], e[2], e[3]])
+                kept = True
+    rows.sort(key=lambda r: bytewise(r[0]))
+    skips.sort(key=lambda s: bytewise(s[0]))
+    return rows, skips, dups
+
+
+def n_ignored(root, entries):
+    """Hidden entries (not descended into) and files that are not ENTRIES (e.g. the
+    generator's .make_corpus.json): what ser counts as other files ignored."""
+    n = 0
+    for d, dirs, files in os.walk(root):
+        n += sum(1 for x in dirs if x.startswith("."))
+        dirs[:] = [x for x in dirs if not x.startswith(".")]
+        for f in files:
+            rel = os.path.relpath(os.path.join(d, f), root)
+            n += f.startswith(".") or rel not in entries
+    return n
+
+
+def ser_scan(target, *opts, cwd=None):
+    r = subprocess.run([SER, "scan", "--csv"] + list(opts) + [target], cwd=cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = r.stdout.decode("utf-8", "surrogateescape")
+    err = r.stderr.decode("utf-8", "surrogateescape")
+    if r.returncode != 0:
+        fail(f"ser scan --csv {' '.join(opts)} {target} exited {r.returncode}:\n{err}")
+    return out, err
+
+
+def first_diff(what, got, want):
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            fail(f"{what}: row {i + 1} is {g}, expected {w}")
+    fail(f"{what}: {len(got)} rows, expected {len(want)}; first extra: "
+         f"{(got[len(want):] or want[len(got):])[0]}")
+
+
+def check_scan(what, scratch, root, entries, *opts, shown=None, cwd=None):
+    """ser scan --csv --skipped FILE [OPTS] ROOT (ROOT shown as SHOWN, run in CWD) against
+    expect_scan: the header, every row in order, every skipped path with its category, the
+    summary line's counts (the only line on stderr). Returns ser's CSV."""
+    shown = shown or root
+    validate, song = "--no-validate" not in opts, "--ravdess-song" in opts
+    skip_csv = os.path.join(scratch, "skipped.csv")
+    if os.path.exists(skip_csv):
+        os.remove(skip_csv)
+    out, err = ser_scan(shown, "--skipped", skip_csv, *opts, cwd=cwd)
+    rows, skips, dups = expect_scan(entries, shown, validate, song)
+    got = list(csv.reader(io.StringIO(out)))
+    if not got or got[0] != HEADER:
+        fail(f"{what}: header {got[:1]}, expected {HEADER}")
+    if got[1:] != rows:
+        first_diff(f"{what}: manifest", got[1:], rows)
+    with open(skip_csv, newline="") as f:
+        sk = list(csv.reader(f))
+    if not sk or sk[0] != ["path", "reason"]:
+        fail(f"{what}: skip list header {sk[:1]}, expected ['path', 'reason']")
+    if [s[0] for s in sk[1:]] != [s[0] for s in skips]:
+        first_diff(f"{what}: skipped paths", [s[0] for s in sk[1:]], [s[0] for s in skips])
+    for (path, reason), (_, cat) in zip(sk[1:], skips):
+        if not reason.startswith(SKIP_PREFIX[cat]) or \
+                (cat == "lfs" and "git lfs pull" not in reason):
+            fail(f"{what}: {path} skipped for {reason!r}, expected a {cat} reason "
+                 f"({SKIP_PREFIX[cat]!r}...)")
+    m = SUMMARY.fullmatch(err)
+    want = (len(rows), len(skips), dups, n_ignored(root, entries))
+    if not m or tuple(int(x) for x in m.groups()) != want:
+        fail(f"{what}: stderr should be the summary line only, with {want[0]} files, "
+             f"{want[1]} skipped, {want[2]} duplicates, {want[3]} other files ignored; got:\n"
+             f"{err}")
+    cats = {}
+    for _, cat in skips:
+        cats[cat] = cats.get(cat, 0) + 1
+    print(f"corpus_check: ser scan {what}: {len(rows)} files, {len(skips)} skipped {cats}, "
+          f"{dups} duplicates, {want[3]} other files ignored, as expected")
+    return out, rows
+
+
+def made(corpus, names, defects=None):
+    """ENTRIES for a generated tree: every file by the name it was made with."""
+    return {n: (corpus, n, (defects or {}).get(n)) for n in names}
+
+
+def check_names_only(corpus, scratch, names, entries=None):
+    """A tree of empty files under the corpus's full list of names (no synthesis): the
+    name-only view (--no-validate) lists every file; validation skips each as empty."""
+    root = os.path.join(scratch, "names")
+    shutil.rmtree(root, ignore_errors=True)
+    for n in names:
+        os.makedirs(os.path.dirname(os.path.join(root, n)), exist_ok=True)
+        open(os.path.join(root, n), "wb").close()
+    entries = entries or made(corpus, names, {n: "empty" for n in names})
+    check_scan(f"{corpus} full list of names, empty files, --no-validate", scratch, root,
+               entries, "--no-validate")
+    if corpus == "ravdess":
+        check_scan(f"{corpus} full list of names, empty files, --no-validate --ravdess-song",
+                   scratch, root, entries, "--no-validate", "--ravdess-song")
+    check_scan(f"{corpus} full list of names, empty files", scratch, root, entries)
+    shutil.rmtree(root)
+
+
+def check_mixed(corpus, scratch, parts):
+    """PARTS [(folder, corpus, root, names, defects)] linked (file symlinks) into one tree
+    with a small TESS: the union, each file with its own corpus, copies of one recording
+    once; then the CSV round trip: the manifest read back gives the identical CSV."""
+    tess = os.path.join(scratch, "tess")
+    shutil.rmtree(tess, ignore_errors=True)
+    rc, log = gen(tess, "--words", 1, "--jobs", 2)
+    tess_names = {os.path.join(folder, f"{spk}_{FIRST_WORDS[0]}_{emo}.wav")
+                  for spk, emo, folder in FOLDERS}
+    if rc != 0:
+        fail(f"make_corpus.py --words 1 failed (exit {rc}):\n{log}")
+    same_set("tess --words 1", listing(tess), tess_names)
+    mix = os.path.join(scratch, "mix")
+    shutil.rmtree(mix, ignore_errors=True)
+    entries = {}
+    for folder, c, root, names, defects in parts + [("tess", "tess", tess, tess_names, {})]:
+        for n in names:
+            link = os.path.join(mix, folder, n)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(os.path.join(root, n), link)
+            entries[os.path.join(folder, n)] = (c, n, defects.get(n))
+    # relative to the scratch folder, so that the manifest's paths resolve against its folder
+    out, rows = check_scan(f"mixed tree ({', '.join(p[0] for p in parts)}, tess)", scratch,
+                           mix, entries, shown="mix", cwd=scratch)
+    if {r[1] for r in rows} != {corpus, "tess"}:
+        fail(f"mixed tree: corpora {sorted({r[1] for r in rows})}")
+    with open(os.path.join(scratch, "m.csv"), "w", newline="") as f:
+        f.write(out)
+    back, err = ser_scan("m.csv", cwd=scratch)
+    if back != out:
+        diff = [(a, b) for a, b in zip(back.splitlines(), out.splitlines()) if a != b]
+        fail(f"CSV round trip: ser scan --csv m.csv differs from m.csv "
+             f"({len(back.splitlines())} vs {len(out.splitlines())} lines), e.g. {diff[:2]}")
+    if err != f"ser scan: {len(rows)} files, 0 skipped, 0 duplicates ignored, " \
+              "0 other files ignored\n":
+        fail(f"CSV round trip: unexpected stderr:\n{err}")
+    print(f"corpus_check: CSV round trip: ser scan --csv m.csv reproduces the mixed tree's "
+          f"manifest ({len(rows)} rows) byte for byte")
+    shutil.rmtree(mix)
+
+
+def scan_scratch(build, corpus):
+    d = os.path.join(build, f"corpus-{corpus}-scan")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
 
 
 def main():
     args = sys.argv[1:]
     if not args or args[0].startswith("-"):
-        print("usage: corpus_check.py BUILD_DIR [--words N | --corpus CORPUS]", file=sys.stderr)
+        print("usage: corpus_check.py BUILD_DIR [--words N | --corpus CORPUS] [--ser SER]",
+              file=sys.stderr)
         return 2
     build = args[0]
     opts = dict(zip(args[1::2], args[2::2]))
     corpus = opts.get("--corpus", "tess")
+    if "--ser" in opts:
+        global SER
+        SER = os.path.abspath(opts["--ser"])
+        if not os.access(SER, os.X_OK):
+            fail(f"--ser {SER}: not an executable file")
     if shutil.which("soxi") is None:
         fail("soxi not found: install the Debian package 'sox'")
     if corpus == "tess":
