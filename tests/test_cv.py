@@ -17,6 +17,7 @@ emotion; EmoDB: 3 speakers x 1 text), then checks, from the files each run wrote
   * mixed corpora (--data twice) with --split corpus:emodb: the test set is exactly the
     EmoDB files; boredom is left out by default and trains as neutral with
     --label-map boredom=neutral;
+  * --n-mfcc --sr --offset --duration reach the checkpoint (ser info) and invalidate the cache;
   * refusals: more folds than speakers, --ranks-per-fold that does not divide the ranks,
     --cv with --split speaker:...
 Exit 0 when every check passes.
@@ -210,6 +211,26 @@ def main():
         split = {r["path"]: r["label"] for r in rows(W("cv-map/split.csv"))}
         bored = [r["path"] for r in emo_files if r["label"] == "boredom"]
         check(all(split.get(p) == "neutral" for p in bored), "boredom=neutral: not neutral")
+
+    # feature parameters are options, in the cache key and the checkpoint
+    rc, out, err = run(ser, 1, "--data", savee, "--n-mfcc", "20", "--sr", "16000", "--offset",
+                       "0.25", "--duration", "2", "--features", W("cv-feat.serf"), "--out",
+                       W("cv-feat"), *FAST)
+    if check(rc == 0, f"feature options: exit {rc}: {err[-1500:]}"):
+        info = subprocess.run([ser, "info", W("cv-feat/best.ckpt")], capture_output=True,
+                              text=True).stdout
+        got = {l.split()[0]: l.split()[1] for l in info.splitlines() if len(l.split()) > 1}
+        frames = 1 + int(2 * 16000) // 512  # centred STFT frames of 2 s at 16 kHz, hop 512
+        check(got.get("in_channels") == "20" and got.get("mfcc.n_mfcc") == "20" and
+              got.get("load.sample_rate") == "16000" and got.get("load.offset_s") == "0.25" and
+              got.get("load.duration_s") == "2" and got.get("in_len") == str(frames),
+              f"feature options not in the checkpoint: {info[:900]}")
+        rc, _, err = run(ser, 1, "--data", savee, "--n-mfcc", "30", "--features",
+                         W("cv-feat.serf"), "--out", W("cv-feat2"), *FAST)
+        got2 = subprocess.run([ser, "info", W("cv-feat2/best.ckpt")], capture_output=True,
+                              text=True).stdout
+        check(rc == 0 and " 30 " in [l for l in got2.splitlines() if "in_channels" in l][0],
+              f"--n-mfcc 30 over a 20-coefficient cache was not re-extracted: {err[-800:]}")
 
     # refusals
     for args, np_, msg in ((["--cv", "5"], 1, "4 speakers in the data make 5 folds"),
