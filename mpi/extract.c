@@ -247,7 +247,7 @@ static int absorb(struct dsp_corpus *dst, struct dsp_corpus *src)
 }
 
 /* Every --data source scanned and merged into one corpus sorted by path; a file reached
- * through two sources is listed once. */
+ * through two sources is listed once (an item wins over a skip). */
 static int scan_sources(const struct dist_extract_opts *o, struct dsp_corpus *all, struct err *e)
 {
     for (int s = 0; s < o->n_data; s++) {
@@ -270,6 +270,19 @@ static int scan_sources(const struct dist_extract_opts *o, struct dsp_corpus *al
         all->items[k++] = all->items[i];
     }
     all->n = k;
+    /* a skipped path is listed once, and not at all when another source made it an item */
+    k = 0;
+    for (size_t i = 0; i < all->n_skipped; i++) {
+        struct dsp_skip *sk = &all->skipped[i];
+        struct dsp_item key = {.path = sk->path};
+        if ((k && strcmp(all->skipped[k - 1].path, sk->path) == 0) ||
+            bsearch(&key, all->items, all->n, sizeof *all->items, cmp_item_path)) {
+            free(sk->path), free(sk->reason);
+            continue;
+        }
+        all->skipped[k++] = *sk;
+    }
+    all->n_skipped = k;
     return 0;
 }
 

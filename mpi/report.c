@@ -150,8 +150,11 @@ static int write_markdown(const struct dist_report *r, struct err *e)
             100 * m.accuracy, 100 * m.uar, m.macro_f1, r->test_loss);
     if (r->test_speakers) fprintf(f, "| test speakers | %s |\n", r->test_speakers);
     if (best)
-        fprintf(f, "| best epoch (restored) | %d (val_loss %.4f, val_accuracy %.2f%%) |\n",
-                r->best_epoch, best[DIST_H_VAL_LOSS], 100 * best[DIST_H_VAL_ACC]);
+        fprintf(f,
+                "| best epoch (restored) | %d (val_loss %.4f, val_accuracy %.2f%%, val_uar "
+                "%.2f%%) |\n",
+                r->best_epoch, best[DIST_H_VAL_LOSS], 100 * best[DIST_H_VAL_ACC],
+                100 * best[DIST_H_VAL_UAR]);
     fprintf(f, "| epochs run | %d |\n| wall time | %.1f s |\n", r->epochs_run, r->wall_seconds);
     fprintf(f, "| ranks x threads | %d x %d |\n| time in collectives | %.1f%% of training |\n",
             r->ranks, r->threads,
@@ -179,12 +182,15 @@ static int write_markdown(const struct dist_report *r, struct err *e)
         fputc('\n', f);
     }
     fprintf(f, "\n![confusion matrix](confusion.svg)\n\n");
-    fprintf(f, "## Epochs\n\n| epoch | train loss | train acc | val loss | val acc | lr | s | "
-               "samples/s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    fprintf(f,
+            "## Epochs\n\n| epoch | train loss | train acc | val loss | val acc | val UAR | lr | "
+            "s | samples/s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < r->epochs_run; i++) {
         const double *h = r->hist + (size_t)i * DIST_H_COLS;
-        fprintf(f, "| %d%s | %.4f | %.4f | %.4f | %.4f | %.3g | %.1f | %.0f |\n", i + 1,
-                i + 1 == r->best_epoch ? " *" : "", h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+        fprintf(f, "| %d%s | %.4f | %.4f | %.4f | %.4f | %.4f | %.3g | %.1f | %.0f |\n", i + 1,
+                i + 1 == r->best_epoch ? " *" : "", h[DIST_H_TRAIN_LOSS], h[DIST_H_TRAIN_ACC],
+                h[DIST_H_VAL_LOSS], h[DIST_H_VAL_ACC], h[DIST_H_VAL_UAR], h[DIST_H_LR],
+                h[DIST_H_SECONDS], h[DIST_H_SAMPLES_PER_S]);
     }
     fprintf(f, "\n## Configuration\n\n```\n%s```\n", r->config);
     return close_out(&o, e);

@@ -345,12 +345,12 @@ void dist_state_print(FILE *out, const struct dist_state *s, const struct nn_mod
     dist_rec_print(out, fields, NFIELDS, s, s->adam.m ? 0 : REC_TRAIN, &c);
     if (!s->adam.m) fprintf(out, "training state: absent (a model-only checkpoint)\n");
     if (s->hist && s->epoch > 0) {
-        fprintf(out, "history\n  epoch  train_loss  train_acc  val_loss  val_acc  lr\n");
+        fprintf(out, "history\n  epoch  train_loss  train_acc  val_loss  val_acc  val_uar  lr\n");
         for (int64_t i = 0; i < s->epoch; i++) {
             const double *h = s->hist + (size_t)i * DIST_H_COLS;
-            fprintf(out, "  %5lld  %10.4f  %9.4f  %8.4f  %7.4f  %.3g\n", (long long)i + 1,
+            fprintf(out, "  %5lld  %10.4f  %9.4f  %8.4f  %7.4f  %7.4f  %.3g\n", (long long)i + 1,
                     h[DIST_H_TRAIN_LOSS], h[DIST_H_TRAIN_ACC], h[DIST_H_VAL_LOSS],
-                    h[DIST_H_VAL_ACC], h[DIST_H_LR]);
+                    h[DIST_H_VAL_ACC], h[DIST_H_VAL_UAR], h[DIST_H_LR]);
         }
     }
 }

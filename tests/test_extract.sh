@@ -30,6 +30,15 @@ for np in 1 2 3; do
 done
 cmp "$work/f1.serf" "$work/f2.serf" || fail "np=1 and np=2 differ"
 cmp "$work/f1.serf" "$work/f3.serf" || fail "np=1 and np=3 differ"
+# The same source given twice: every file, usable or skipped (by its name, or when decoded),
+# is listed once: the same feature file as from one --data.
+cp -r "$work/c" "$work/c2"
+cp "$work/c/YAF_sad/YAF_short_sad.wav" "$work/c2/YAF_sad/nolabel.wav"
+"${mpi[@]}" -np 2 "$ser" extract --data "$work/c2" --out "$work/fone.serf" --quiet \
+  || fail "extract c2"
+"${mpi[@]}" -np 2 "$ser" extract --data "$work/c2" --data "$work/c2" --out "$work/fdup.serf" \
+  --quiet || fail "extract with --data twice"
+cmp "$work/fone.serf" "$work/fdup.serf" || fail "--data twice differs from once"
 
 # Contents, checked against single-file extraction.
 list=$("$ser" scan "$work/c" --csv 2>/dev/null | tail -n +2 | cut -d, -f1 | head -3)
