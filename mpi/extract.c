@@ -237,8 +237,9 @@ static int absorb(struct dsp_corpus *dst, struct dsp_corpus *src)
     struct dsp_skip *sk = realloc(dst->skipped, (dst->n_skipped + src->n_skipped + 1) * sizeof *sk);
     if (sk) dst->skipped = sk;
     if (!it || !sk) return -1;
-    memcpy(dst->items + dst->n, src->items, src->n * sizeof *it);
-    memcpy(dst->skipped + dst->n_skipped, src->skipped, src->n_skipped * sizeof *sk);
+    if (src->n) memcpy(dst->items + dst->n, src->items, src->n * sizeof *it);
+    if (src->n_skipped)
+        memcpy(dst->skipped + dst->n_skipped, src->skipped, src->n_skipped * sizeof *sk);
     dst->n += src->n, dst->n_skipped += src->n_skipped;
     dst->n_duplicates += src->n_duplicates, dst->n_ignored += src->n_ignored;
     free(src->items), free(src->skipped);
