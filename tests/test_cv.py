@@ -146,8 +146,9 @@ def main():
     ser, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     os.makedirs(work, exist_ok=True)
     for d in os.listdir(work):
-        if d.startswith("cv-"):
-            shutil.rmtree(os.path.join(work, d))
+        p = os.path.join(work, d)
+        if d.startswith("cv-"):  # the previous run's outputs (directories and feature files)
+            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.remove(p)
     savee, emodb = os.path.join(work, "savee"), os.path.join(work, "emodb")
     make("savee", savee, "--sentences", "2")
     make("emodb", emodb, "--sentences", "1", "--speakers", "3")
