@@ -443,11 +443,18 @@ static const char *row_identity(const struct row_values *v, const char *name, co
         v->speaker && strchr(v->speaker, ':') ? strchr(v->speaker, ':') + 1 : v->speaker;
     if (id && id[0] && strcasecmp(id, "unknown") != 0) { /* else: from the file name */
         const char *colon = strchr(v->speaker, ':');
-        if (colon)
-            snprintf(n->speaker, sizeof n->speaker, "%s", v->speaker);
-        else
-            snprintf(n->speaker, sizeof n->speaker, "%s:%s", dsp_corpus_names[n->corpus],
-                     v->speaker);
+        if (colon) { /* "corpus:ID": the namespace is a corpus, the corpus column's if given */
+            char ns[16];
+            snprintf(ns, sizeof ns, "%.*s",
+                     (int)(colon - v->speaker < 15 ? colon - v->speaker : 15), v->speaker);
+            int c = dsp_corpus_index(ns);
+            if (c < 0) return "bad row: the speaker's namespace is not a corpus";
+            if (given >= 0 && c != given)
+                return "bad row: the speaker's namespace is not the corpus column's corpus";
+            n->corpus = c;
+        }
+        snprintf(n->speaker, sizeof n->speaker, "%s:%s", dsp_corpus_names[n->corpus],
+                 colon ? colon + 1 : v->speaker);
         char *p = strchr(n->speaker, ':') + 1;
         for (; *p; p++) *p = (char)toupper((unsigned char)*p);
     }

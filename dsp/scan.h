@@ -20,7 +20,9 @@
  * taken verbatim. Relative paths are resolved against the CSV's directory. The label is a
  * label name or a corpus's spelling of one (dsp_label_index). The corpus is the corpus
  * column's, else the one the file name follows, else "other". A speaker value with a ':' is
- * taken as namespaced; a bare one is namespaced by the corpus; an empty one (or "unknown", also
+ * taken as namespaced: its namespace must be a corpus name (any case; it sets the corpus when
+ * there is no corpus column and must equal the column's otherwise, else "bad row: ..."); a
+ * bare one is namespaced by the corpus; an empty one (or "unknown", also
  * "corpus:unknown") is
  * derived from the file name. The speaker's id is upper-cased. A row with the wrong number
  * of fields or an empty path is skipped with path "CSV:LINE" and reason "bad row: ..."; a path

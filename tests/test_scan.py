@@ -337,6 +337,24 @@ def manifests(ser, tmp, base):
     rc2, out2, err2 = run(ser, "--csv", rt)
     check(rc2 == 0 and out2 == out, f"round trip differs: {err2}")
 
+    # namespaced speakers: the namespace is a corpus (case-insensitive), agrees with the corpus
+    # column when there is one, and sets the corpus when there is none
+    for n in "abcd":
+        shutil.copy(base, os.path.join(d, "audio", f"ns_{n}.wav"))
+    m2 = os.path.join(d, "ns.csv")
+    with open(m2, "w", newline="") as f:
+        f.write("path,label,speaker,corpus\n"
+                "audio/ns_a.wav,sad,savee:DC,savee\n"
+                "audio/ns_b.wav,sad,TESS:oaf,\n"
+                "audio/ns_c.wav,sad,tess:X,savee\n"
+                "audio/ns_d.wav,sad,foo:X,\n")
+    rc, out, err = run(ser, "--csv", m2)
+    _, got = read_csv(out)
+    check(rc == 0 and got == [[a("audio/ns_a.wav"), "savee", "savee:DC", "?", "sad"],
+                              row(a("audio/ns_b.wav"), "OAF", "sad", "tess", "?")],
+          f"namespaced speakers: {got}")
+    check(err.count("bad row: the speaker's namespace") == 2, f"namespace refusals: {err!r}")
+
     # fatal errors: exit 1 and a message naming the path
     for name, body, what in (("badhdr.csv", "file,label\na.wav,angry\n", "unknown column"),
                              ("nolabel.csv", "path,speaker\na.wav,OAF\n", "missing column"),
