@@ -133,6 +133,20 @@ static int write_confusion_tsv(const struct dist_report *r, struct err *e)
     return close_out(&o, e);
 }
 
+void dist_md_confusion(FILE *f, const dist_conf conf, int K, const char *const *names)
+{
+    fprintf(f, "| |");
+    for (int j = 0; j < K; j++) fprintf(f, " %s |", names[j]);
+    fprintf(f, "\n| --- |");
+    for (int j = 0; j < K; j++) fprintf(f, " ---: |");
+    fputc('\n', f);
+    for (int k = 0; k < K; k++) {
+        fprintf(f, "| **%s** |", names[k]);
+        for (int j = 0; j < K; j++) fprintf(f, " %lld |", (long long)conf[k][j]);
+        fputc('\n', f);
+    }
+}
+
 static int write_markdown(const struct dist_report *r, struct err *e)
 {
     struct dsp_out o;
@@ -171,16 +185,8 @@ static int write_markdown(const struct dist_report *r, struct err *e)
                 m.recall[k], m.f1[k], (long long)m.support[k]);
     fprintf(f, "| **macro average** (%d classes present) | | **%.4f** (UAR) | **%.4f** | |\n\n",
             m.present, m.uar, m.macro_f1);
-    fprintf(f, "## Confusion matrix (rows: true, columns: predicted)\n\n| |");
-    for (int j = 0; j < r->K; j++) fprintf(f, " %s |", r->classes[j]);
-    fprintf(f, "\n| --- |");
-    for (int j = 0; j < r->K; j++) fprintf(f, " ---: |");
-    fputc('\n', f);
-    for (int k = 0; k < r->K; k++) {
-        fprintf(f, "| **%s** |", r->classes[k]);
-        for (int j = 0; j < r->K; j++) fprintf(f, " %lld |", (long long)r->conf[k][j]);
-        fputc('\n', f);
-    }
+    fprintf(f, "## Confusion matrix (rows: true, columns: predicted)\n\n");
+    dist_md_confusion(f, r->conf, r->K, r->classes);
     fprintf(f, "\n![confusion matrix](confusion.svg)\n\n");
     fprintf(f,
             "## Epochs\n\n| epoch | train loss | train acc | val loss | val acc | val UAR | lr | "

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dsp/scan.h"
 #include "mpi/cli.h"
@@ -40,6 +41,8 @@ int dist_report_print(const struct dist_report *r, FILE *f, struct err *e);
 /* The two plots alone (also used by tests). */
 int dist_svg_curves(const char *path, const double *hist, int epochs, int best_epoch,
                     struct err *e);
+/* A confusion matrix [true][predicted] over K classes as a Markdown table. */
+void dist_md_confusion(FILE *f, const dist_conf conf, int K, const char *const *names);
 int dist_svg_confusion(const char *path, const dist_conf conf, int K, const char *const *names,
                        const char *title, struct err *e);
 

@@ -143,8 +143,7 @@ static int cmp_strp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The distinct speakers of the files, sorted (a malloc'd array of pointers into speaker[]). */
-static char **distinct_speakers(size_t n, char *const *speaker, size_t *count)
+char **dist_speakers(size_t n, char *const *speaker, size_t *count)
 {
     char **u = malloc((n ? n : 1) * sizeof *u);
     if (!u) return NULL;
@@ -170,7 +169,7 @@ static int names_speaker(const char *t, size_t tl, const char *s)
 static int held_speakers(size_t n, char *const *speaker, const char *list, int *test, struct err *e)
 {
     size_t nu;
-    char **u = distinct_speakers(n, speaker, &nu);
+    char **u = dist_speakers(n, speaker, &nu);
     if (!u) return err_set(e, "out of memory");
     char *held = calloc(nu ? nu : 1, 1);
     int rc = held ? 0 : err_set(e, "out of memory");
@@ -206,7 +205,7 @@ static int validation_speakers(size_t n, char *const *speaker, long n_val, uint6
     if (!pool) return err_set(e, "out of memory");
     for (size_t i = 0; i < n; i++)
         if (assign[i] != DIST_TEST) pool[m++] = speaker[i];
-    char **u = distinct_speakers(m, pool, &nu);
+    char **u = dist_speakers(m, pool, &nu);
     free(pool);
     if (!u) return err_set(e, "out of memory");
     if ((size_t)n_val >= nu) {

@@ -40,6 +40,10 @@ struct dist_split_spec {
 int dist_split(size_t n, char *const *speaker, const int32_t *label, const int32_t *corpus,
                const struct dist_split_spec *s, int *assign, struct err *e);
 
+/* The distinct speakers of n files, sorted: a malloc'd array of *count pointers into
+ * speaker[] (caller frees the array only); NULL when out of memory. */
+char **dist_speakers(size_t n, char *const *speaker, size_t *count);
+
 /* Hash of the file list and its assignment (stored in checkpoints to refuse resuming a run
  * on different data). */
 uint64_t dist_split_hash(size_t n, char *const *path, const int *assign);

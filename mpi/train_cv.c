@@ -38,25 +38,6 @@ struct fold {
     char speakers[MAX_FOLD_SPEAKERS]; /* "A,B" namespaced */
 };
 
-static int cmp_strp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The distinct speakers of the dataset, sorted (pointers into ds). */
-static char **speakers_of(const struct dist_dataset *ds, size_t *count)
-{
-    char **u = malloc((ds->n ? ds->n : 1) * sizeof *u);
-    if (!u) return NULL;
-    memcpy(u, ds->speaker, ds->n * sizeof *u);
-    qsort(u, ds->n, sizeof *u, cmp_strp);
-    size_t k = 0;
-    for (size_t i = 0; i < ds->n; i++)
-        if (!k || strcmp(u[k - 1], u[i]) != 0) u[k++] = u[i];
-    *count = k;
-    return u;
-}
-
 static int add_speaker(struct fold *f, const char *s, struct err *e)
 {
     size_t l = strlen(f->speakers);
@@ -273,16 +254,8 @@ static int write_md(const struct cv_summary *s, struct err *e)
             s->sd[0], s->mean[1], s->sd[1], s->mean[2], s->sd[2]);
     fprintf(f, "| **pooled** | all | | %.4f | %.4f | %.4f |\n\n", s->pm.accuracy, s->pm.uar,
             s->pm.macro_f1);
-    fprintf(f, "Pooled confusion matrix (rows: true, columns: predicted):\n\n| |");
-    for (int b = 0; b < s->K; b++) fprintf(f, " %s |", s->name[b]);
-    fprintf(f, "\n|---|");
-    for (int b = 0; b < s->K; b++) fprintf(f, "---|");
-    fputc('\n', f);
-    for (int a = 0; a < s->K; a++) {
-        fprintf(f, "| %s |", s->name[a]);
-        for (int b = 0; b < s->K; b++) fprintf(f, " %lld |", (long long)s->pooled[a][b]);
-        fputc('\n', f);
-    }
+    fprintf(f, "Pooled confusion matrix (rows: true, columns: predicted):\n\n");
+    dist_md_confusion(f, s->pooled, s->K, s->name);
     fprintf(f, "\n![pooled confusion matrix](confusion.svg)\n");
     return dsp_out_commit(&o, e);
 }
@@ -347,7 +320,7 @@ static int list_folds(struct dist_comm *world, struct dist_train_cfg *c, struct 
     r->cfg = *c;
     int rc = dist_train_load_data(r, 0, e);
     size_t ns = 0;
-    char **spk = rc ? NULL : speakers_of(&r->ds, &ns);
+    char **spk = rc ? NULL : dist_speakers(r->ds.n, r->ds.speaker, &ns);
     if (rc == 0 && !spk) rc = err_set(e, "out of memory");
     if (rc == 0) rc = plan_folds(c, spk, ns, folds, nf, e);
     if (rc == 0) snprintf(c->features, sizeof c->features, "%s", r->cfg.features);
