@@ -190,11 +190,66 @@ void cli_help(const struct cli_table *t, FILE *f)
         fputc('\n', f);
     }
     fprintf(f, "  %-26s %s\n", "--help", "show this help and exit");
+    if (t->npresets) fprintf(f, "\npresets (--preset NAME; options given explicitly win):\n");
+    for (size_t i = 0; i < t->npresets; i++) {
+        fprintf(f, "  %-26s %s\n", t->presets[i].name, t->presets[i].help);
+        for (const char *l = t->presets[i].text; *l;) {
+            const char *nl = strchr(l, '\n');
+            int len = nl ? (int)(nl - l) : (int)strlen(l);
+            if (len) fprintf(f, "  %-26s   %.*s\n", "", len, l);
+            l += len + (nl ? 1 : 0);
+        }
+    }
 }
 
-/* Applies every --config FILE of argv before the options themselves. */
+/* The value of the last --NAME VALUE or --NAME=VALUE in argv before "--", or NULL. */
+static const char *arg_value(int argc, char **argv, const char *name)
+{
+    const char *v = NULL;
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strncmp(argv[i], "--", 2) != 0 || strncmp(argv[i] + 2, name, n) != 0) continue;
+        if (argv[i][2 + n] == 0 && i + 1 < argc)
+            v = argv[++i];
+        else if (argv[i][2 + n] == '=')
+            v = argv[i] + 3 + n;
+    }
+    return v;
+}
+
+/* Applies --preset NAME (the last one given) to cfg. */
+static int apply_preset(const struct cli_table *t, int argc, char **argv, void *cfg)
+{
+    const char *name = t->npresets ? arg_value(argc, argv, "preset") : NULL;
+    if (!name) return CLI_OK;
+    for (size_t i = 0; i < t->npresets; i++) {
+        const struct cli_preset *p = &t->presets[i];
+        if (strcmp(p->name, name) != 0) continue;
+        struct err e = {0};
+        char what[64];
+        snprintf(what, sizeof what, "preset %s", p->name);
+        if (cli_config_text(t, p->text, strlen(p->text), what, 0, cfg, &e) == 0) return CLI_OK;
+        fprintf(stderr, "ser %s: %s\n", t->command, e.msg); /* a bug in the table */
+        return CLI_ERROR;
+    }
+    fprintf(stderr, "ser %s: unknown --preset '%s' (expected", t->command, name);
+    for (size_t i = 0; i < t->npresets; i++)
+        fprintf(stderr, "%s%s",
+                i == 0                 ? " "
+                : i + 1 == t->npresets ? " or "
+                                       : ", ",
+                t->presets[i].name);
+    fprintf(stderr, ")\n");
+    return CLI_ERROR;
+}
+
+/* Applies --preset, then every --config FILE of argv, before the options themselves. */
 static int apply_config_args(const struct cli_table *t, int argc, char **argv, void *cfg)
 {
+    int rc = apply_preset(t, argc, argv, cfg);
+    if (rc != CLI_OK) return rc;
+    end_layer(t, cfg);
     if (!find(t, "config")) return CLI_OK;
     for (int i = 1; i < argc; i++) {
         const char *f = NULL;

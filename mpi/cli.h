@@ -77,6 +77,15 @@ struct cli_opt {
 /* The field `f` of struct type T, for cli_opt's offset and size. */
 #define CLI_FIELD(T, f) offsetof(T, f), sizeof(((T *)0)->f)
 
+/* A named set of option values (config text), applied by --preset NAME before any --config
+ * file and the command line, which both win over it. The values it sets are written to
+ * config.txt like any others, so a run records what the preset meant when it ran. */
+struct cli_preset {
+    const char *name; /* "seed" */
+    const char *help; /* one line for --help */
+    const char *text; /* "key = value" lines, as a --config file */
+};
+
 struct cli_table {
     const char *command; /* "train": messages say "ser train: ..." */
     const char *usage;   /* "mpirun -np N ser train [options]" */
@@ -86,6 +95,9 @@ struct cli_table {
     /* Checks between options after parsing (e.g. --micro-batch <= --batch-size); may be
      * NULL. Returns 0 or -1 with e filled. */
     int (*check)(const void *cfg, struct err *e);
+    /* The command's presets (NULL: none); the table then has a CLI_NO_CONFIG option "preset". */
+    const struct cli_preset *presets;
+    size_t npresets;
 };
 
 enum { CLI_OK = 0, CLI_HELP = 1, CLI_ERROR = 2, CLI_WRITE_ERROR = 3 };
@@ -98,8 +110,8 @@ int cli_exit_code(int parse_result);
 void cli_defaults(const struct cli_table *t, void *cfg);
 
 /* Parses argv[1..] (argv[0] is the command name) over the defaults already in cfg: a
- * --config FILE first (wherever it appears), then the options in order. On CLI_OK,
- * *first_pos is the index of the first positional argument (options and positionals may
+ * --preset NAME first, then a --config FILE (wherever they appear), then the options in order. On
+ * CLI_OK, *first_pos is the index of the first positional argument (options and positionals may
  * mix; getopt permutes). CLI_HELP: help was printed to stdout (exit 0). CLI_ERROR: a message
  * was printed to stderr (exit 1). CLI_WRITE_ERROR: the help could not be written (exit 2).
  * t->check runs last. */

@@ -42,7 +42,9 @@ static const struct cli_table bench_table = {
     "of a\ntraining step. Prints one JSON line per measurement.",
     bench_opts,
     sizeof bench_opts / sizeof bench_opts[0],
-    NULL};
+    NULL,
+    NULL,
+    0};
 
 static double now_s(void)
 {

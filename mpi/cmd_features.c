@@ -40,7 +40,8 @@ static const struct cli_table features_table = {
     features_opts,
     sizeof features_opts / sizeof features_opts[0],
     NULL,
-};
+    NULL,
+    0};
 
 int cmd_features(int argc, char **argv)
 {

@@ -113,7 +113,9 @@ static const struct cli_table predict_table = {
     "others still print (exit status 1 if any file failed, 2 if the output cannot be written).",
     predict_opts,
     1,
-    predict_check};
+    predict_check,
+    NULL,
+    0};
 
 /* The model and the feature pipeline of a checkpoint. */
 struct predictor {
@@ -238,7 +240,9 @@ static const struct cli_table export_table = {
     "state_dict\n(see README: loading them into torch).",
     export_opts,
     1,
-    export_check};
+    export_check,
+    NULL,
+    0};
 
 static int export_npz(const struct dist_state *ck, const struct nn_model *m, const char *path,
                       struct err *e)
@@ -298,7 +302,9 @@ static const struct cli_table info_table = {
     "loading any data.",
     NULL,
     0,
-    NULL};
+    NULL,
+    NULL,
+    0};
 
 int cmd_info(int argc, char **argv)
 {

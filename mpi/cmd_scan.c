@@ -57,7 +57,8 @@ static const struct cli_table scan_table = {
     scan_opts,
     sizeof scan_opts / sizeof scan_opts[0],
     NULL,
-};
+    NULL,
+    0};
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -25,7 +25,9 @@ static const struct cli_table summary_table = {
     "frames,\n7 classes).",
     summary_opts,
     1,
-    NULL};
+    NULL,
+    NULL,
+    0};
 
 int cmd_summary(int argc, char **argv)
 {

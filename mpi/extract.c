@@ -547,7 +547,8 @@ static const struct cli_table extract_table = {
     extract_opts,
     sizeof extract_opts / sizeof extract_opts[0],
     extract_check,
-};
+    NULL,
+    0};
 
 /* Rank 0's report of a finished extraction. Returns the exit code. */
 static int extract_report(const struct extract_cli *c, const struct dist_dataset *d, int rc,

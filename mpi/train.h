@@ -16,6 +16,11 @@
 
 #include "mpi/cli.h"
 
+/* The 2-D CNN of --preset robust. */
+#define SER_ROBUST_SPEC                                                                            \
+    "conv2d:32:3x3 batchnorm relu maxpool2d:2x2 conv2d:64:3x3 batchnorm relu maxpool2d:2x2 "       \
+    "conv2d:128:3x3 batchnorm relu maxpool2d:2x2 gap dropout:0.3 dense"
+
 struct dist_train_cfg {
     struct cli_list data;    /* corpus directories or CSV manifests (--data may repeat) */
     char corpus[16];         /* auto (recognise each file) or a corpus whose naming is forced */
@@ -36,6 +41,7 @@ struct dist_train_cfg {
     char monitor[32];    /* val_loss | val_accuracy | val_uar */
     char resume[4096];   /* "", a checkpoint path, or "auto" */
     char config[4096];   /* --config FILE (applied while parsing) */
+    char preset[16];     /* --preset NAME (applied while parsing) */
     long epochs, batch, seed, threads, patience, lr_patience, lr_cooldown;
     long checkpoint_every; /* in epochs, or in batches if checkpoint_batches */
     int checkpoint_batches;

@@ -184,11 +184,22 @@ static const struct cli_opt opts[] = {
      NULL, NULL, CLI_RUN_LOCAL},
     {"quiet", CLI_FLAG, F(quiet), NULL, 0, 0, NULL, NULL, "only errors and the final summary",
      NULL, NULL, CLI_RUN_LOCAL},
+    {"preset", CLI_STRING, F(preset), NULL, 0, 0, "seed|robust", "NAME",
+     "start from a preset's settings (listed below); other options override it", NULL, NULL,
+     CLI_NO_CONFIG},
     {"config", CLI_STRING, F(config), NULL, 0, 0, NULL, "FILE",
      "read options from FILE (key = value lines, same names; command-line options win)", NULL,
      NULL, CLI_NO_CONFIG},
 };
 /* clang-format on */
+
+/* --preset: seed = the defaults (the reference notebook's recipe); robust = the recipe
+ * measured best for unheard speakers (results/generalise.md). */
+static const struct cli_preset presets[] = {
+    {"seed", "the seed notebook's recipe (the defaults)", "model = " NN_DEFAULT_SPEC "\n"},
+    {"robust", "for speakers the model has never heard (results/generalise.md)",
+     "model = " SER_ROBUST_SPEC "\n"},
+};
 
 const struct cli_table dist_train_options = {
     "train",
@@ -204,4 +215,6 @@ const struct cli_table dist_train_options = {
     opts,
     sizeof opts / sizeof opts[0],
     train_check,
+    presets,
+    sizeof presets / sizeof presets[0],
 };
