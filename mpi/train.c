@@ -32,6 +32,7 @@
 #include "mpi/shard.h"
 #include "mpi/train_run.h"
 #include "nn/adam.h"
+#include "nn/augment.h"
 
 /* Loss sums of evaluation travel as integers in units of 2^-24: exact, order-free sums. */
 #define LOSS_SCALE 16777216.0
@@ -41,13 +42,48 @@ static size_t min_sz(size_t a, size_t b)
     return a < b ? a : b;
 }
 
+static int class_of(const struct run *r, size_t sample)
+{
+    return r->st.cls.of_label[r->ds.label[sample]];
+}
+
 /* Copies samples list[0..n) into r->xb / r->yb / r->ids. */
 static void gather_inputs(struct run *r, const size_t *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         memcpy(r->xb + i * r->dim, r->ds.x + list[i] * r->dim, r->dim * sizeof(float));
-        r->yb[i] = r->st.cls.of_label[r->ds.label[list[i]]];
+        r->yb[i] = class_of(r, list[i]);
         r->ids[i] = list[i];
+    }
+}
+
+/* Training inputs only (never evaluation): samples list[0..n) of the global batch
+ * r->cur_batch, gathered in r->xb, mixed with their partners (--mixup), masked
+ * (--spec-augment); their target mass (label smoothing, class weights, mixup) into r->tgt.
+ * Everything is keyed by (seed, epoch, sample id, batch index): see nn/augment.h. */
+static void augment_inputs(struct run *r, const size_t *list, size_t n)
+{
+    const struct dist_train_cfg *c = &r->cfg;
+    size_t K = (size_t)r->st.n_classes, off = (size_t)(list - r->cur_batch), D = r->dim;
+    uint64_t seed = (uint64_t)r->st.seed, ep = (uint64_t)r->st.epoch;
+    const float *cw = r->weighted ? r->cw : NULL;
+    const struct nn_specaug *sa = &c->spec_augment;
+    memset(r->tgt, 0, n * K * sizeof *r->tgt);
+    for (size_t i = 0; i < n; i++) {
+        float *x = r->xb + i * D, *a = r->tgt + i * K;
+        if (c->mixup > 0) {
+            size_t j = r->cur_batch[r->partner[off + i]];
+            float lam = nn_mixup_lambda(c->mixup, seed, ep, list[i]), mu = 1.0f - lam;
+            const float *xj = r->ds.x + j * D;
+            for (size_t d = 0; d < D; d++) x[d] = lam * x[d] + mu * xj[d];
+            nn_target_add(a, r->yb[i], cw, c->label_smoothing, lam, K);
+            nn_target_add(a, class_of(r, j), cw, c->label_smoothing, mu, K);
+        } else {
+            nn_target_add(a, r->yb[i], cw, c->label_smoothing, 1.0f, K);
+        }
+        if (sa->nf > 0 || sa->nt > 0)
+            nn_specaug_apply(x, r->planes, r->ds.n_mfcc / r->planes, r->ds.frames, sa, seed, ep,
+                             list[i]);
     }
 }
 
@@ -61,9 +97,11 @@ static int local_gradient(struct run *r, const size_t *list, size_t n, double *l
                          .seed = (uint64_t)r->st.seed,
                          .epoch = (uint64_t)r->st.epoch,
                          .train = 1,
-                         .sample_ids = r->ids};
+                         .sample_ids = r->ids,
+                         .target = r->augment ? r->tgt : NULL};
     size_t K = (size_t)r->st.n_classes;
     gather_inputs(r, list, n);
+    if (r->augment) augment_inputs(r, list, n);
     if (nn_model_train_step(r->model, r->xb, r->yb, n, &st, loss, r->probs) != 0) {
         /* Cannot happen with the buffers planned at setup; no rank may wait for this one. */
         fprintf(stderr, "ser train: internal error: the training step refused %zu samples\n", n);
@@ -156,13 +194,22 @@ static const char *nonfinite_tensor(struct run *r)
 }
 
 /* The weight of a global batch: its size, or with class weights the sum of its samples'
- * weights (PyTorch's weighted mean divides by it). Every rank knows the whole batch, so this
- * needs no communication and has the same bits everywhere. */
+ * weights w_y (PyTorch's weighted mean divides by it, also with label smoothing); with mixup
+ * a sample weighs lam w_yi + (1 - lam) w_yj. Every rank knows the whole batch, so this needs
+ * no communication and has the same bits everywhere. */
 static double batch_weight(const struct run *r, const size_t *batch, size_t Bb)
 {
     if (!r->weighted) return (double)Bb;
     double w = 0;
-    for (size_t i = 0; i < Bb; i++) w += r->cw[r->st.cls.of_label[r->ds.label[batch[i]]]];
+    uint64_t seed = (uint64_t)r->st.seed, ep = (uint64_t)r->st.epoch;
+    for (size_t i = 0; i < Bb; i++) {
+        double wi = r->cw[class_of(r, batch[i])];
+        if (r->cfg.mixup > 0) {
+            float lam = nn_mixup_lambda(r->cfg.mixup, seed, ep, batch[i]);
+            wi = lam * wi + (1.0f - lam) * (double)r->cw[class_of(r, batch[r->partner[i]])];
+        }
+        w += wi;
+    }
     return w;
 }
 
@@ -172,6 +219,10 @@ static int train_batch(struct run *r, const size_t *batch, size_t Bb, int *stop,
 {
     dist_faults_batch(&r->faults); /* tests: may raise a signal before this batch */
     double x[X_COUNT] = {0, 0, dist_signal_pending() != 0, 0};
+    r->cur_batch = batch;
+    if (r->cfg.mixup > 0)
+        nn_mixup_partners(r->partner, Bb, (uint64_t)r->st.seed, (uint64_t)r->st.epoch,
+                          (uint64_t)r->st.batch);
     double denom = batch_weight(r, batch, Bb); /* the mean loss of the global batch */
     int rc = r->cfg.deterministic ? reduce_gradient_exact(r, batch, Bb, denom, x, e)
                                   : reduce_gradient(r, batch, Bb, denom, x, e);

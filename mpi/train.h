@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "mpi/cli.h"
+#include "nn/augment.h"
 
 /* The 2-D CNN of --preset robust. */
 #define SER_ROBUST_SPEC                                                                            \
@@ -50,7 +51,11 @@ struct dist_train_cfg {
     long micro_batch;  /* samples per micro-batch in deterministic mode */
     double lr, min_delta, lr_factor, min_lr, weight_decay, clip, val_frac, test_frac;
     double max_memory; /* bytes per rank; 0: 80% of physical memory / ranks on the node */
-    int overwrite;     /* start over in a run directory that holds a run or other files */
+    /* augmentation of training batches (nn/augment.h); fixed for the whole run */
+    double label_smoothing;         /* 0: off */
+    double mixup;                   /* Beta(alpha, alpha) of mixup; 0: off */
+    struct nn_specaug spec_augment; /* nf = nt = 0: off */
+    int overwrite; /* start over in a run directory that holds a run or other files */
     int quiet;
 };
 

@@ -59,6 +59,34 @@ static void memory_show(const void *cfg, const struct cli_opt *o, char *buf, siz
         snprintf(buf, n, "auto");
 }
 
+/* --spec-augment F,T,NF,NT or off. */
+static int specaug_parse(void *cfg, const struct cli_opt *o, const char *arg, struct err *e)
+{
+    struct nn_specaug *sa = &((struct dist_train_cfg *)cfg)->spec_augment;
+    long v[4];
+    int used = 0;
+    if (strcmp(arg, "off") == 0) return memset(sa, 0, sizeof *sa), 0;
+    if (sscanf(arg, "%ld,%ld,%ld,%ld%n", &v[0], &v[1], &v[2], &v[3], &used) != 4 || arg[used] ||
+        v[0] < 0 || v[1] < 0 || v[2] < 0 || v[3] < 0 || v[0] > 100000 || v[1] > 100000 ||
+        v[2] > 100 || v[3] > 100)
+        return err_set(e,
+                       "--%s: expected F,T,NF,NT (widths F, T in [0, 100000], mask counts NF, "
+                       "NT in [0, 100]) or off, got '%s'",
+                       o->name, arg);
+    *sa = (struct nn_specaug){v[0], v[1], v[2], v[3]};
+    return 0;
+}
+
+static void specaug_show(const void *cfg, const struct cli_opt *o, char *buf, size_t n)
+{
+    const struct nn_specaug *sa = &((const struct dist_train_cfg *)cfg)->spec_augment;
+    (void)o;
+    if (sa->f || sa->t || sa->nf || sa->nt)
+        snprintf(buf, n, "%ld,%ld,%ld,%ld", sa->f, sa->t, sa->nf, sa->nt);
+    else
+        snprintf(buf, n, "off");
+}
+
 /* Options that bound one another. */
 static int train_check(const void *cfg, struct err *e)
 {
@@ -158,6 +186,15 @@ static const struct cli_opt opts[] = {
      "decoupled weight decay, AdamW", NULL, NULL, 0},
     {"clip", CLI_DOUBLE, F(clip), "0", 0, 1e9, NULL, "X",
      "clip the global gradient norm at X; 0 disables", NULL, NULL, 0},
+    {"label-smoothing", CLI_DOUBLE, F(label_smoothing), "0", 0, 1, NULL, "X",
+     "train against (1-X) one-hot + X uniform targets (PyTorch's label_smoothing, also with "
+     "--class-weight); 0 disables", NULL, NULL, 0},
+    {"mixup", CLI_DOUBLE, F(mixup), "0", 0, 1000, NULL, "ALPHA",
+     "mixup: train on lam*x_i + (1-lam)*x_j of two samples of a batch and their mixed targets, "
+     "lam ~ Beta(ALPHA, ALPHA) per sample; 0 disables", NULL, NULL, 0},
+    {"spec-augment", CLI_CUSTOM, F(spec_augment), "off", 0, 0, NULL, "F,T,NF,NT",
+     "SpecAugment of training samples: NF frequency masks of width 0..F and NT time masks of "
+     "width 0..T frames, set to 0 (the mean); off disables", specaug_parse, specaug_show, 0},
     {"val-frac", CLI_DOUBLE, F(val_frac), "0.15", 0, 0.9, NULL, "X", "validation fraction",
      NULL, NULL, 0},
     {"test-frac", CLI_DOUBLE, F(test_frac), "0.15", 0, 0.9, NULL, "X", "test fraction", NULL,

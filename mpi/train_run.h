@@ -43,7 +43,14 @@ struct run {
     int *yb;       /* [batch] */
     uint64_t *ids; /* [batch] global sample indices (dropout keys) */
     float *probs;  /* [batch][classes] */
-    size_t *perm;  /* [train] this epoch's order */
+    /* augmentation (--label-smoothing, --mixup, --spec-augment: nn/augment.h) */
+    int augment;             /* any of them on: the step trains against r->tgt */
+    size_t planes;           /* feature planes stacked [plane][n_mfcc / planes][T] (1; --deltas
+                                would make it 3): SpecAugment masks the same band in each */
+    float *tgt;              /* [batch][classes] target mass of this rank's samples */
+    size_t *partner;         /* [batch] mixup partner positions of the global batch */
+    const size_t *cur_batch; /* the global batch being trained (partners index it) */
+    size_t *perm;            /* [train] this epoch's order */
     /* --deterministic */
     struct dist_exact exact;
     float *mb_grads; /* [mb_max][nparams] this rank's micro-batch gradients of a batch */

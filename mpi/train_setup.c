@@ -174,6 +174,23 @@ static int choose_run(struct run *r, char *resume, size_t n, struct err *e)
     return 0;
 }
 
+/* The augmentation options define what the run trains on: a resumed run keeps its own (the
+ * command line may repeat them, not change them). */
+static int same_augment(const struct dist_train_cfg *was, const struct dist_train_cfg *now,
+                        const char *path, struct err *e)
+{
+    static const char *names[] = {"label-smoothing", "mixup", "spec-augment"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char a[64], b[64];
+        cli_value(&dist_train_options, was, names[i], a, sizeof a);
+        cli_value(&dist_train_options, now, names[i], b, sizeof b);
+        if (strcmp(a, b) != 0)
+            return err_set(e, "%s: trained with --%s %s; it cannot change to %s when a run resumes",
+                           path, names[i], a, b);
+    }
+    return 0;
+}
+
 /* Reads the checkpoint on rank 0 (ranks need not share a file system), decodes it on every
  * rank, and re-applies its stored configuration under the options of this command line. */
 static int load_resume(struct run *r, const char *path, struct dist_state *ck, struct err *e)
@@ -205,11 +222,13 @@ static int load_resume(struct run *r, const char *path, struct dist_state *ck, s
                              CLI_RUN_LOCAL, &r->cfg, e);
         char monitor[sizeof r->cfg.monitor];
         memcpy(monitor, r->cfg.monitor, sizeof monitor);
+        struct dist_train_cfg stored = r->cfg;
         if (rc == 0 && cli_parse(&dist_train_options, r->argc, r->argv, &r->cfg, &pos) != CLI_OK)
             rc = err_set(e, "the command line does not apply over %s's configuration", path);
         if (rc == 0 && strcmp(monitor, r->cfg.monitor) != 0)
             rc = err_set(e, "%s: monitored %s; --monitor cannot change when a run resumes", path,
                          monitor);
+        if (rc == 0) rc = same_augment(&stored, &r->cfg, path, e);
         memcpy(r->cfg.out, out, sizeof out);
     }
     return rc;
@@ -296,6 +315,26 @@ static int make_classes(struct run *r, struct err *e)
     for (int k = 0; k < r->st.cls.n; k++)
         r->cw[k] = (float)((double)r->cnt[DIST_TRAIN] /
                            ((double)r->st.cls.n * (double)per[DIST_TRAIN][r->st.cls.label[k]]));
+    return 0;
+}
+
+/* Augmentation settings against the features' shape (SpecAugment masks fit in a plane). */
+static int check_augment(struct run *r, struct err *e)
+{
+    const struct nn_specaug *sa = &r->cfg.spec_augment;
+    r->planes = 1; /* --deltas (another branch) stacks planes: set it here */
+    size_t F = r->ds.n_mfcc / r->planes, T = r->ds.frames;
+    if (sa->nf > 0 && (size_t)sa->f > F)
+        return err_set(e,
+                       "--spec-augment %ld,%ld,%ld,%ld: frequency mask width %ld is more than "
+                       "the %zu coefficients",
+                       sa->f, sa->t, sa->nf, sa->nt, sa->f, F);
+    if (sa->nt > 0 && (size_t)sa->t > T)
+        return err_set(e,
+                       "--spec-augment %ld,%ld,%ld,%ld: time mask width %ld is more than the "
+                       "%zu frames",
+                       sa->f, sa->t, sa->nf, sa->nt, sa->t, T);
+    r->augment = r->cfg.label_smoothing > 0 || r->cfg.mixup > 0 || sa->nf > 0 || sa->nt > 0;
     return 0;
 }
 
@@ -406,7 +445,10 @@ static int plan_buffers(struct run *r, struct err *e)
     r->ids = malloc(B * sizeof *r->ids);
     r->probs = malloc(B * K * sizeof *r->probs);
     r->perm = malloc((r->cnt[DIST_TRAIN] ? r->cnt[DIST_TRAIN] : 1) * sizeof *r->perm);
-    if (!r->xb || !r->yb || !r->ids || !r->probs || !r->perm) return err_set(e, "out of memory");
+    r->tgt = malloc(B * K * sizeof *r->tgt);
+    r->partner = malloc(B * sizeof *r->partner);
+    if (!r->xb || !r->yb || !r->ids || !r->probs || !r->perm || !r->tgt || !r->partner)
+        return err_set(e, "out of memory");
     if (!r->cfg.deterministic) return 0;
     size_t M = (size_t)r->cfg.micro_batch, nmb = (B + M - 1) / M;
     r->mb_max = (nmb + (size_t)r->size - 1) / (size_t)r->size;
@@ -541,6 +583,7 @@ int dist_train_load_data(struct run *r, uint64_t expect_list, struct err *e)
 static int prepare(struct run *r, const char *resume, struct dist_state *ck, struct err *e)
 {
     int rc = dist_train_load_data(r, resume[0] ? ck->list_hash : 0, e);
+    if (rc == 0) rc = check_augment(r, e);
     if (rc == 0) rc = split_data(r, e);
     if (rc == 0) rc = init_state(r, resume[0] ? ck->spec : NULL, e);
     if (rc == 0) normalise(r);
@@ -587,6 +630,7 @@ void dist_train_free(struct run *r)
     nn_adam_free(&r->st.adam);
     free(r->st.mean), free(r->st.std), free(r->st.best), free(r->st.hist), free(r->st.config);
     free(r->xb), free(r->yb), free(r->ids), free(r->probs), free(r->perm), free(r->mb_grads);
+    free(r->tgt), free(r->partner);
     if (r->cfg.deterministic) dist_exact_free(&r->exact);
     if (r->lock_fd > 0) close(r->lock_fd); /* releases the lock */
 }

@@ -456,3 +456,25 @@ double nn_softmax_xent_weighted(float *probs, float *dlogits, const float *logit
     }
     return loss;
 }
+
+double nn_softmax_xent_target(float *probs, float *dlogits, const float *logits, const float *a,
+                              size_t B, size_t K)
+{
+    double loss = 0.0;
+    for (size_t s = 0; s < B; s++) {
+        const float *l = logits + s * K, *as = a + s * K;
+        float mx = l[0];
+        for (size_t k = 1; k < K; k++)
+            if (l[k] > mx) mx = l[k];
+        double sum = 0.0, mass = 0.0;
+        for (size_t k = 0; k < K; k++) sum += exp((double)l[k] - mx), mass += as[k];
+        double lse = mx + log(sum);
+        for (size_t k = 0; k < K; k++) {
+            double lp = (double)l[k] - lse, p = exp(lp);
+            if (probs) probs[s * K + k] = (float)p;
+            if (dlogits) dlogits[s * K + k] = (float)(mass * p - as[k]);
+            loss -= as[k] * lp;
+        }
+    }
+    return loss;
+}

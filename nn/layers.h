@@ -95,6 +95,11 @@ double nn_softmax_xent_weighted(float *probs, float *dlogits, const float *logit
                                 const float *cw, size_t B, size_t K);
 double nn_softmax_xent(float *probs, float *dlogits, const float *logits, const int *y, size_t B,
                        size_t K);
+/* Cross-entropy against a target mass per sample, a [B][K] (nn/augment.h: label smoothing,
+ * class weights, mixup): loss = sum_s sum_k -a_sk log p_sk, dlogits_sk = (sum_k a_sk) p_sk -
+ * a_sk. The one-hot a = w_y [k = y] gives nn_softmax_xent_weighted. Returns the loss sum. */
+double nn_softmax_xent_target(float *probs, float *dlogits, const float *logits, const float *a,
+                              size_t B, size_t K);
 
 /* [B][C][T] <-> [C][T][B] */
 void nn_to_ctb(float *dst, const float *src, size_t B, size_t C, size_t T);

@@ -1040,8 +1040,10 @@ int nn_model_train_step(struct nn_model *m, const float *x, const int *y, size_t
     nn_to_ctb(m->x0, x, B, m->C, m->T);
     forward(m, B, st);
     struct layer *last = &m->L[m->nl - 1];
-    double loss = nn_softmax_xent_weighted(probs, last->dout, last->out, y,
-                                           st ? st->class_weight : NULL, B, m->ncls);
+    double loss = st && st->target
+                      ? nn_softmax_xent_target(probs, last->dout, last->out, st->target, B, m->ncls)
+                      : nn_softmax_xent_weighted(probs, last->dout, last->out, y,
+                                                 st ? st->class_weight : NULL, B, m->ncls);
     if (loss_sum) *loss_sum = loss;
     backward(m, B);
     return 0;

@@ -129,6 +129,9 @@ struct nn_step {
     const uint64_t *sample_ids; /* [B] global sample indices; NULL: 0..B-1 */
     int train;                  /* 1: dropout active; 0: as inference (no dropout) */
     const float *class_weight;  /* [n_classes] weight of each class in the loss; NULL: 1 */
+    /* [B][n_classes] target mass of each sample (nn_softmax_xent_target: label smoothing,
+     * mixup; class_weight is then ignored, the mass holds it); NULL: one-hot of y */
+    const float *target;
 };
 
 /* Forward and backward of the SUM over the B <= max_batch samples of the cross-entropy

@@ -26,6 +26,14 @@ foreach(t gemm grad dropout spec adam)
   add_test(NAME nn_${t} COMMAND test_nn_${t})
 endforeach()
 
+# Augmentation draws (nn/augment.c) against tests/ser_rng.py's re-implementation, and their
+# distributions (tests/test_augment.py).
+add_executable(test_nn_augment ${CMAKE_CURRENT_LIST_DIR}/test_nn_augment.c)
+target_link_libraries(test_nn_augment PRIVATE ser_nn ${MATH_LIB})
+add_test(NAME nn_augment_draws
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_augment.py
+                 $<TARGET_FILE:test_nn_augment>)
+
 # PyTorch parity: test_nn_dump writes weights, input, outputs, gradients and an Adam loss
 # sequence; tests/torch_parity.py recomputes them with torch (float64 and float32).
 add_executable(test_nn_dump ${CMAKE_CURRENT_LIST_DIR}/test_nn_dump.c)

@@ -66,3 +66,71 @@ def init_state(model, seed):
             bound = 1.0 / math.sqrt(fan)
         out[name] = torch.from_numpy(init_tensor(seed, ti, tuple(p.shape), bound))
     return out
+
+
+# ---------------------------------------------------------------- augmentation (nn/augment.c)
+AUG_FREQ, AUG_TIME, AUG_LAMBDA, AUG_PARTNER = 0x5A46, 0x5A54, 0xBE7A, 0x9A27
+
+
+def specaug_mask(seed, epoch, sid, kind, m, n, wmax):
+    """nn_specaug_mask: (start, width) of mask m of kind AUG_FREQ/AUG_TIME on an axis of n"""
+    wm = min(max(wmax, 0), n)
+    w = hash5(seed, epoch, sid, kind, 2 * m) % (wm + 1)
+    s = hash5(seed, epoch, sid, kind, 2 * m + 1) % (n - w + 1)
+    return s, w
+
+
+def specaug_apply(x, seed, epoch, sid, f, t, nf, nt, planes=1):
+    """nn_specaug_apply on a copy of one sample x [planes*F][T]"""
+    x = np.array(x, copy=True)
+    F, T = x.shape[0] // planes, x.shape[1]
+    for m in range(nf):
+        s, w = specaug_mask(seed, epoch, sid, AUG_FREQ, m, F, f)
+        for p in range(planes):
+            x[p * F + s:p * F + s + w, :] = 0
+    for m in range(nt):
+        s, w = specaug_mask(seed, epoch, sid, AUG_TIME, m, T, t)
+        x[:, s:s + w] = 0
+    return x
+
+
+def _unit(bits):
+    return ((bits >> 11) + 0.5) / 9007199254740992.0
+
+
+def _log_gamma(a, seed, epoch, sid, dom):
+    b = a + 1 if a < 1 else a
+    d = b - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    lg = math.log(d)
+    for k in range(256):
+        u1 = _unit(hash5(seed, epoch, sid, dom, 4 * k))
+        u2 = _unit(hash5(seed, epoch, sid, dom, 4 * k + 1))
+        u3 = _unit(hash5(seed, epoch, sid, dom, 4 * k + 2))
+        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
+        v = 1.0 + c * z
+        if v <= 0:
+            continue
+        v = v * v * v
+        if math.log(u3) < 0.5 * z * z + d - d * v + d * math.log(v):
+            lg = math.log(d) + math.log(v)
+            break
+    if a < 1:
+        lg += math.log(_unit(hash5(seed, epoch, sid, dom, 1 << 20))) / a
+    return lg
+
+
+def mixup_lambda(alpha, seed, epoch, sid):
+    """nn_mixup_lambda: lam ~ Beta(alpha, alpha) of sample sid, as float32"""
+    g1 = _log_gamma(alpha, seed, epoch, sid, AUG_LAMBDA)
+    g2 = _log_gamma(alpha, seed, epoch, sid, AUG_LAMBDA + 1)
+    return np.float32(1.0 / (1.0 + math.exp(g2 - g1)))
+
+
+def mixup_partners(n, seed, epoch, batch):
+    """nn_mixup_partners: partner positions of a global batch of n samples"""
+    p = list(range(n))
+    for i in range(n, 1, -1):
+        j = hash5(seed, epoch, batch, AUG_PARTNER, i) % i
+        p[i - 1], p[j] = p[j], p[i - 1]
+    return p

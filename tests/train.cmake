@@ -41,6 +41,23 @@ add_test(NAME train_class_weight_torch
 set_tests_properties(train_class_weight_torch PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
                      FIXTURES_REQUIRED corpus10 TIMEOUT 300)
 
+# --label-smoothing, --mixup, --spec-augment against PyTorch from ser's start (2 ranks, epoch 1,
+# each alone and all three with balanced class weights; the augmentation recomputed from ser's
+# counter-based generator in Python): weights, train_loss and the unaugmented val_loss <= 1e-4;
+# the replay without the augmentation must differ (tests/torch_identical_start.py).
+add_test(NAME train_augment_torch
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/torch_identical_start.py ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/augment_torch --augment)
+set_tests_properties(train_augment_torch PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 300)
+# The three together under --deterministic: byte-identical for np = 1, 2, 3 and across a resume
+# from np=2 to np=3; a resume cannot change them; bad values (tests/test_augment_exact.sh).
+add_test(NAME train_augment_exact
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_augment_exact.sh ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/augment_exact)
+set_tests_properties(train_augment_exact PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 600)
+
 # Speaker-independent protocols (issue "Beyond TESS"): --cv loso / K / --cv-group /
 # --val-speakers / --ranks-per-fold on a generated SAVEE stand-in (4 speakers), the summary
 # against the fold files and sklearn, a fold interrupted by a signal and resumed bit for bit,
