@@ -312,9 +312,10 @@ static int pool2d_skip(void *p, size_t i, double h)
     return m1 - m2 < 2 * h;
 }
 
-static void test_maxpool2d(size_t K)
+/* B = 70: the backward pass works through the samples in chunks of 64 */
+static void test_maxpool2d(size_t K, size_t B)
 {
-    struct pool2d_ctx c = {3, 7, 11, 2, K, NULL, NULL, NULL};
+    struct pool2d_ctx c = {3, 7, 11, B, K, NULL, NULL, NULL};
     size_t n = c.C * c.H * c.W * c.B, no = c.C * (c.H / K) * (c.W / K) * c.B;
     c.x = alloc(n), c.y = alloc(no), c.r = alloc(no);
     float *dx = alloc(n);
@@ -322,7 +323,7 @@ static void test_maxpool2d(size_t K)
     pool2d_loss(&c);
     nn_maxpool2d_backward(dx, c.r, c.x, c.y, c.C, c.H, c.W, c.B, K);
     char name[64];
-    snprintf(name, sizeof name, "maxpool2d K=%zu dx", K);
+    snprintf(name, sizeof name, "maxpool2d K=%zu B=%zu dx", K, B);
     fd_check(name, c.x, dx, n, pool2d_loss, pool2d_skip, &c, 1e-2, 1e-3, 1000);
     /* ties, one 4 x 4 map, 2 x 2 windows, B = 2: the gradient goes to the first maximum in
      * row-major order (PyTorch); sample 1 is sample 0 negated */
@@ -621,8 +622,8 @@ int main(void)
     test_conv2d(8, 6, 5, 2);
     test_conv2d(2, 5, 5, 3); /* the kernel is larger than the map */
     test_conv2d(4, 4, 1, 1);
-    test_maxpool2d(2);
-    test_maxpool2d(3);
+    test_maxpool2d(2, 2);
+    test_maxpool2d(3, 70);
     test_gap();
     test_lstm(0);
     test_lstm(1);
