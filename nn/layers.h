@@ -99,8 +99,9 @@ void nn_lstm_backward(float *dx /* [in][T][B] or NULL */, float *dw_ih, float *d
 
 /* ---- dropout: y = x * mask, mask values 0 or 1/(1-p) ---- */
 /* The mask element for sample s and per-sample element j (index in PyTorch's layout of one
- * sample: c*T + t for a sequence, n for a vector) lies at mask[s*stride_s + j*stride_j]:
- * strides (N, 1) for vectors [B][N], (1, B) for sequences [C][T][B] (n = C*T).
+ * sample: c*T + t for a sequence, (c*H + h)*W + w for a map, n for a vector) lies at
+ * mask[s*stride_s + j*stride_j]: strides (N, 1) for vectors [B][N], (1, B) for sequences
+ * [C][T][B] (n = C*T) and maps [C][H][W][B] (n = C*H*W).
  * keep(s, j) = uniform(hash(seed, epoch, sample_ids[s], layer, j)) >= p. */
 void nn_dropout_mask(float *mask, size_t B, size_t n, size_t stride_s, size_t stride_j, double p,
                      uint64_t seed, uint64_t epoch, const uint64_t *sample_ids /* [B] or NULL */,
