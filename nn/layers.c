@@ -138,6 +138,89 @@ NN_SIMD void nn_conv1d_backward(float *dx, float *dw, float *db, float *dcols, c
     }
 }
 
+/* ---------------------------------------------------------------- conv2d */
+
+/* The outputs o in [*o0, *o1) of one kernel offset read input o*S + off inside [0, n) (off =
+ * kernel index - padding); the others read the zero padding. */
+static void conv2d_span(size_t n, size_t no, size_t S, long off, size_t *o0, size_t *o1)
+{
+    long a = off < 0 ? (-off + (long)S - 1) / (long)S : 0; /* first o with o*S + off >= 0 */
+    long b = (long)n - off <= 0 ? 0 : ((long)n - off - 1) / (long)S + 1; /* first past n */
+    if (b > (long)no) b = (long)no;
+    if (a > b) a = b;
+    *o0 = (size_t)a;
+    *o1 = (size_t)b;
+}
+
+NN_SIMD void nn_conv2d_forward(float *y, float *cols, const float *x, const float *w,
+                               const float *b, const struct nn_conv2d_dims *d)
+{
+    const size_t B = d->B, H = d->H, W = d->W, K = d->K, S = d->S, Ho = d->Ho, Wo = d->Wo;
+    const size_t WoB = Wo * B, N = Ho * WoB, CKK = d->cin * K * K;
+    for (size_t ci = 0; ci < d->cin; ci++)
+        for (size_t kh = 0; kh < K; kh++)
+            for (size_t kw = 0; kw < K; kw++) {
+                float *row = cols + ((ci * K + kh) * K + kw) * N; /* [Ho][Wo][B] */
+                const long oh_off = (long)kh - (long)d->P, ow_off = (long)kw - (long)d->P;
+                size_t oh0, oh1, ow0, ow1;
+                conv2d_span(H, Ho, S, oh_off, &oh0, &oh1);
+                conv2d_span(W, Wo, S, ow_off, &ow0, &ow1);
+                memset(row, 0, oh0 * WoB * sizeof *row);
+                memset(row + oh1 * WoB, 0, (Ho - oh1) * WoB * sizeof *row);
+                for (size_t oh = oh0; oh < oh1; oh++) {
+                    float *dst = row + oh * WoB;
+                    const float *src = x + (ci * H + (size_t)((long)(oh * S) + oh_off)) * W * B;
+                    memset(dst, 0, ow0 * B * sizeof *dst);
+                    memset(dst + ow1 * B, 0, (Wo - ow1) * B * sizeof *dst);
+                    if (S == 1 && ow1 > ow0)
+                        memcpy(dst + ow0 * B, src + (size_t)((long)ow0 + ow_off) * B,
+                               (ow1 - ow0) * B * sizeof *dst);
+                    else
+                        for (size_t ow = ow0; ow < ow1; ow++)
+                            memcpy(dst + ow * B, src + (size_t)((long)(ow * S) + ow_off) * B,
+                                   B * sizeof *dst);
+                }
+            }
+    for (size_t co = 0; co < d->cout; co++) {
+        float *yr = y + co * N;
+        for (size_t i = 0; i < N; i++) yr[i] = b[co];
+    }
+    /* y [Cout][Ho*Wo*B] += W [Cout][Cin*K*K] x cols [Cin*K*K][Ho*Wo*B] */
+    nn_gemm(0, 0, d->cout, N, CKK, 1.0f, w, CKK, cols, N, 1.0f, y, N);
+}
+
+NN_SIMD void nn_conv2d_backward(float *dx, float *dw, float *db, float *dcols, const float *dy,
+                                const float *cols, const float *w, const struct nn_conv2d_dims *d)
+{
+    const size_t B = d->B, H = d->H, W = d->W, K = d->K, S = d->S, Ho = d->Ho, Wo = d->Wo;
+    const size_t WoB = Wo * B, N = Ho * WoB, CKK = d->cin * K * K;
+    for (size_t co = 0; co < d->cout; co++) db[co] += row_sum(dy + co * N, N);
+    /* dW [Cout][Cin*K*K] += dy [Cout][Ho*Wo*B] x cols^T */
+    nn_gemm(0, 1, d->cout, CKK, N, 1.0f, dy, N, cols, N, 1.0f, dw, CKK);
+    if (!dx) return;
+    /* dcols [Cin*K*K][Ho*Wo*B] = W^T x dy, then scatter-add (col2im) */
+    nn_gemm(1, 0, CKK, N, d->cout, 1.0f, w, CKK, dy, N, 0.0f, dcols, N);
+    memset(dx, 0, d->cin * H * W * B * sizeof *dx);
+    for (size_t ci = 0; ci < d->cin; ci++)
+        for (size_t kh = 0; kh < K; kh++)
+            for (size_t kw = 0; kw < K; kw++) {
+                const float *row = dcols + ((ci * K + kh) * K + kw) * N;
+                const long oh_off = (long)kh - (long)d->P, ow_off = (long)kw - (long)d->P;
+                size_t oh0, oh1, ow0, ow1;
+                conv2d_span(H, Ho, S, oh_off, &oh0, &oh1);
+                conv2d_span(W, Wo, S, ow_off, &ow0, &ow1);
+                for (size_t oh = oh0; oh < oh1; oh++) {
+                    const float *src = row + oh * WoB;
+                    float *dst = dx + (ci * H + (size_t)((long)(oh * S) + oh_off)) * W * B;
+                    for (size_t ow = ow0; ow < ow1; ow++) {
+                        float *dd = dst + (size_t)((long)(ow * S) + ow_off) * B;
+                        const float *ss = src + ow * B;
+                        for (size_t i = 0; i < B; i++) dd[i] += ss[i];
+                    }
+                }
+            }
+}
+
 /* ---------------------------------------------------------------- relu */
 
 /* The backward loops of relu and maxpool select with data-dependent conditions; written
@@ -202,6 +285,88 @@ NN_SIMD void nn_maxpool_backward(float *restrict dx, const float *restrict dy,
         }
         memset(dx + (c * T + To * K) * B, 0, (T - To * K) * B * sizeof *dx);
     }
+}
+
+/* ---------------------------------------------------------------- maxpool2d */
+
+NN_SIMD void nn_maxpool2d_forward(float *restrict y, const float *restrict x, size_t C, size_t H,
+                                  size_t W, size_t B, size_t K)
+{
+    const size_t Ho = H / K, Wo = W / K;
+    for (size_t c = 0; c < C; c++)
+        for (size_t oh = 0; oh < Ho; oh++)
+            for (size_t ow = 0; ow < Wo; ow++) {
+                const float *xw = x + ((c * H + oh * K) * W + ow * K) * B; /* window corner */
+                float *yr = y + ((c * Ho + oh) * Wo + ow) * B;
+                memcpy(yr, xw, B * sizeof *yr);
+                for (size_t kh = 0; kh < K; kh++)
+                    for (size_t kw = 0; kw < K; kw++) {
+                        const float *xr = xw + (kh * W + kw) * B;
+                        for (size_t b = 0; b < B; b++) yr[b] = xr[b] > yr[b] ? xr[b] : yr[b];
+                    }
+            }
+}
+
+NN_SIMD void nn_maxpool2d_backward(float *restrict dx, const float *restrict dy,
+                                   const float *restrict x, const float *restrict y, size_t C,
+                                   size_t H, size_t W, size_t B, size_t K)
+{
+    const size_t Ho = H / K, Wo = W / K;
+    memset(dx, 0, C * H * W * B * sizeof *dx);
+    float todo[64]; /* 1 while sample b of the chunk has not met its window's maximum yet */
+    for (size_t c = 0; c < C; c++)
+        for (size_t oh = 0; oh < Ho; oh++)
+            for (size_t ow = 0; ow < Wo; ow++) {
+                const size_t corner = ((c * H + oh * K) * W + ow * K) * B;
+                const size_t o = ((c * Ho + oh) * Wo + ow) * B;
+                for (size_t b0 = 0; b0 < B; b0 += 64) {
+                    const size_t nb = B - b0 < 64 ? B - b0 : 64;
+                    for (size_t b = 0; b < nb; b++) todo[b] = 1.0f;
+                    for (size_t kh = 0; kh < K; kh++)
+                        for (size_t kw = 0; kw < K; kw++) {
+                            const size_t at = corner + (kh * W + kw) * B + b0;
+                            const float *restrict xr = x + at, *restrict yr = y + o + b0;
+                            const float *restrict dyr = dy + o + b0;
+                            float *restrict dxr = dx + at;
+                            for (size_t b = 0; b < nb; b++) {
+                                float hit = xr[b] == yr[b] ? todo[b] : 0.0f;
+                                dxr[b] = hit * dyr[b];
+                                todo[b] -= hit;
+                            }
+                        }
+                }
+            }
+}
+
+/* ---------------------------------------------------------------- global average pooling */
+
+NN_SIMD void nn_gap_forward(float *restrict y, const float *restrict x, size_t C, size_t P,
+                            size_t B)
+{
+    const float inv = 1.0f / (float)P;
+    for (size_t c = 0; c < C; c++) {
+        float acc[64];
+        for (size_t b0 = 0; b0 < B; b0 += 64) {
+            const size_t nb = B - b0 < 64 ? B - b0 : 64;
+            for (size_t b = 0; b < nb; b++) acc[b] = 0.0f;
+            for (size_t p = 0; p < P; p++) {
+                const float *xr = x + (c * P + p) * B + b0;
+                for (size_t b = 0; b < nb; b++) acc[b] += xr[b];
+            }
+            for (size_t b = 0; b < nb; b++) y[(b0 + b) * C + c] = acc[b] * inv;
+        }
+    }
+}
+
+NN_SIMD void nn_gap_backward(float *restrict dx, const float *restrict dy, size_t C, size_t P,
+                             size_t B)
+{
+    const float inv = 1.0f / (float)P;
+    for (size_t c = 0; c < C; c++)
+        for (size_t p = 0; p < P; p++) {
+            float *dxr = dx + (c * P + p) * B;
+            for (size_t b = 0; b < B; b++) dxr[b] = dy[b * C + c] * inv;
+        }
 }
 
 /* ---------------------------------------------------------------- lstm */

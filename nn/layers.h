@@ -1,14 +1,17 @@
 /* layers.h: forward/backward kernels of the layers of nn/model.h, on explicit pointers.
  *
  * Reference: the PyTorch modules of the same name (Conv1d cross-correlation with zero
- * padding and stride 1, ReLU, MaxPool1d(k) with stride k and floor, LSTM with gates i, f, g, o,
- * inverted Dropout, Linear, softmax + cross-entropy with reduction='sum').
+ * padding and stride 1, Conv2d with a square kernel, zero padding and stride S, ReLU,
+ * MaxPool1d(k) / MaxPool2d(k) with stride k and floor, mean over the spatial dimensions, LSTM with
+ * gates i, f, g, o, inverted Dropout, Linear, softmax + cross-entropy with reduction='sum').
  *
  * Layouts. A batch of sequences is stored [C][T][B] (channel, time, sample: the batch index
  * is innermost), so that a conv1d's im2col rows are contiguous slices, a conv1d output
  * [Cout][T*B] comes straight out of one GEMM, and an LSTM's input projection for all time
  * steps is one GEMM that reads it as a transposed [T*B][C] matrix (PyTorch's
- * x.permute(0,2,1) is free). Vectors (after lstm/flatten) are stored [B][N].
+ * x.permute(0,2,1) is free). Vectors (after lstm/flatten/gap) are stored [B][N]. A batch of
+ * 2-D maps (conv2d) is stored [C][H][W][B]: the same "[C][positions][B]" layout with H*W
+ * positions per channel, so a conv2d's output comes out of one GEMM too.
  *
  * Contracts: every *_backward ADDS (+=) into parameter gradients (dw, db) and SETS the
  * input gradient dx (each activation has one consumer); dx may be NULL when not needed.
@@ -32,6 +35,21 @@ void nn_conv1d_backward(float *dx /* [Cin][T][B] or NULL */, float *dw /* [Cout]
                         float *db /* [Cout] */, float *dcols, const float *dy /* [Cout][To][B] */,
                         const float *cols, const float *w, const struct nn_conv_dims *d);
 
+/* ---- conv2d: x [Cin][H][W][B] -> y [Cout][Ho][Wo][B], Ho = (H + 2P - K) / S + 1 (floor),
+ * Wo likewise: PyTorch's Conv2d(Cin, Cout, K, stride=S, padding=P) (square kernel) ---- */
+struct nn_conv2d_dims {
+    size_t B, cin, cout, H, W, K, S, P, Ho, Wo;
+};
+/* cols [Cin*K*K][Ho*Wo*B]: the im2col matrix (row (ci, kh, kw), column (oh, ow, b)), kept
+ * for backward. */
+void nn_conv2d_forward(float *y, float *cols, const float *x,
+                       const float *w /* [Cout][Cin][K][K] */, const float *b /* [Cout] */,
+                       const struct nn_conv2d_dims *d);
+/* dcols [Cin*K*K][Ho*Wo*B]: scratch (unused if dx is NULL). */
+void nn_conv2d_backward(float *dx /* [Cin][H][W][B] or NULL */, float *dw, float *db, float *dcols,
+                        const float *dy /* [Cout][Ho][Wo][B] */, const float *cols, const float *w,
+                        const struct nn_conv2d_dims *d);
+
 /* ---- relu, elementwise over n values (any layout) ---- */
 void nn_relu_forward(float *y, const float *x, size_t n);
 /* Uses the output y: dx = dy where y > 0, else 0 (PyTorch's threshold_backward). */
@@ -44,6 +62,20 @@ void nn_maxpool_forward(float *y, const float *x, size_t C, size_t T, size_t B, 
  * Recomputing the argmax from (x, y) keeps the forward loop a branch-free max. */
 void nn_maxpool_backward(float *dx, const float *dy, const float *x, const float *y, size_t C,
                          size_t T, size_t B, size_t K);
+
+/* ---- maxpool2d: x [C][H][W][B] -> y [C][H/K][W/K][B] (floor), K x K windows, stride K ---- */
+void nn_maxpool2d_forward(float *y, const float *x, size_t C, size_t H, size_t W, size_t B,
+                          size_t K);
+/* dx [C][H][W][B] set: dy goes to the first position of each window in row-major order
+ * (kh, then kw) whose x equals the window's maximum y (ties -> first, as PyTorch's CPU
+ * kernel), nothing else; rows and columns past the last window get 0. */
+void nn_maxpool2d_backward(float *dx, const float *dy, const float *x, const float *y, size_t C,
+                           size_t H, size_t W, size_t B, size_t K);
+
+/* ---- global average pooling: x [C][P][B] (a map, P = H*W, or a sequence, P = T) -> y [B][C]
+ * = the mean over the P positions (torch x.mean over the spatial dims) ---- */
+void nn_gap_forward(float *y, const float *x, size_t C, size_t P, size_t B);
+void nn_gap_backward(float *dx, const float *dy, size_t C, size_t P, size_t B);
 
 /* ---- lstm (one layer, batch_first semantics): x [in][T][B] -> out [B][H] ---- */
 struct nn_lstm_dims {
@@ -67,8 +99,9 @@ void nn_lstm_backward(float *dx /* [in][T][B] or NULL */, float *dw_ih, float *d
 
 /* ---- dropout: y = x * mask, mask values 0 or 1/(1-p) ---- */
 /* The mask element for sample s and per-sample element j (index in PyTorch's layout of one
- * sample: c*T + t for a sequence, n for a vector) lies at mask[s*stride_s + j*stride_j]:
- * strides (N, 1) for vectors [B][N], (1, B) for sequences [C][T][B] (n = C*T).
+ * sample: c*T + t for a sequence, (c*H + h)*W + w for a map, n for a vector) lies at
+ * mask[s*stride_s + j*stride_j]: strides (N, 1) for vectors [B][N], (1, B) for sequences
+ * [C][T][B] (n = C*T) and maps [C][H][W][B] (n = C*H*W).
  * keep(s, j) = uniform(hash(seed, epoch, sample_ids[s], layer, j)) >= p. */
 void nn_dropout_mask(float *mask, size_t B, size_t n, size_t stride_s, size_t stride_j, double p,
                      uint64_t seed, uint64_t epoch, const uint64_t *sample_ids /* [B] or NULL */,

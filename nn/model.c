@@ -42,11 +42,16 @@ struct layer {
     size_t n;            /* the size argument: conv1d OUT, lstm H, dense N */
     int n_is_classes;    /* dense without N: as many outputs as classes (the last layer) */
     size_t k, pad;       /* conv kernel/padding, pool kernel */
+    size_t stride;       /* conv2d stride */
+    int n_given;         /* reshape: P was written */
     int mean;            /* lstm: mean over time instead of last state */
     double p;            /* dropout probability */
-    int seq_in, seq_out; /* 1: sequence [C][T][B]; 0: vector [B][N] */
+    int seq_in, seq_out; /* 1: sequence [C][T][B] or map [C][H][W][B]; 0: vector [B][N] */
+    int map_in, map_out; /* 1: a map [C][H][W][B] (seq_* is 1 too: T = H*W positions) */
     size_t cin, tin;     /* input per sample: [cin][tin], or a vector of cin (tin = 1) */
     size_t cout, tout;   /* output per sample, likewise */
+    size_t hin, win;     /* a map input: tin = hin * win */
+    size_t hout, wout;   /* a map output: tout = hout * wout */
     size_t t0, nt;       /* its tensors: the tensor table's [t0, t0 + nt) */
     int need_dx;         /* some layer before this one has parameters */
     size_t nbuf[LAYER_BUFFERS]; /* floats of buf[], planned for max_batch by kind->plan */
@@ -82,25 +87,28 @@ struct nn_model {
 };
 
 /* A parameter tensor: the state_dict name after "<layer name>." and the shape, one letter
- * per dimension: O = cout, I = cin, K = kernel, G = 4 * cout (LSTM gates). */
+ * per dimension: O = cout, I = cin, K = kernel (conv2d: "KK"), G = 4 * cout (LSTM gates). */
 struct tensor_def {
     const char *suffix;
     const char *dims;
 };
 
-enum layer_input { IN_ANY, IN_SEQ, IN_VEC };
+/* IN_SEQ: a sequence, not a map; IN_GRID: a sequence or a map; IN_VEC: a vector. */
+enum layer_input { IN_ANY, IN_SEQ, IN_GRID, IN_VEC };
 
 /* A row of the layer table. The function pointers that may be NULL say so. */
 struct layer_kind {
     const char *name;       /* spec keyword */
     const char *usage;      /* its syntax, for messages */
-    const char *prefix;     /* layer names: prefix + count of this kind ("conv1", "fc2") */
+    const char *prefix;     /* layer names: prefix + count of the kinds with this prefix
+                               ("conv1", "fc2"; conv1d and conv2d share "conv") */
     const char *type;       /* summary's type column: the PyTorch module */
     int min_args, max_args; /* ':'-separated arguments after the keyword */
     enum layer_input input; /* the input it takes */
     /* Sets l's arguments from arg[0 .. nargs-1]; -1 with why on a bad one. NULL: none. */
     int (*parse)(struct layer *l, char *const *arg, int nargs, char *why);
-    /* Sets seq_out, cout, tout from the input shape and the arguments; -1 with why. */
+    /* Sets seq_out, map_out, cout, tout (hout, wout) from the input shape and the arguments;
+     * -1 with why. */
     int (*shape)(struct layer *l, char *why);
     /* Writes the canonical token as snprintf does (NULL/0 measures it); returns its length. */
     int (*canon)(const struct layer *l, char *buf, size_t cap);
@@ -156,8 +164,11 @@ static int shape_same(struct layer *l, char *why)
 {
     (void)why;
     l->seq_out = l->seq_in;
+    l->map_out = l->map_in;
     l->cout = l->cin;
     l->tout = l->tin;
+    l->hout = l->hin;
+    l->wout = l->win;
     return 0;
 }
 
@@ -436,6 +447,207 @@ static void flat_backward(struct layer *l, const struct pass *p)
     if (p->dx) nn_flatten_backward(p->dx, l->dout, l->cin, l->tin, p->B);
 }
 
+/* A sequence input [C][T] seen as a map of 1 channel, C x T (torch x.unsqueeze(1)): the same
+ * memory. A map input is left as it is. */
+static void input_as_map(struct layer *l)
+{
+    if (l->map_in) return;
+    l->map_in = 1;
+    l->hin = l->cin;
+    l->win = l->tin;
+    l->cin = 1;
+}
+
+/* "KxK" -> *k in [1, max]; -1 with why. */
+static int parse_square(const char *s, size_t max, size_t *k, char *why)
+{
+    char a[32];
+    const char *x = strchr(s, 'x');
+    size_t k1, k2;
+    if (!x || (size_t)(x - s) >= sizeof a) return bad(why, "the kernel must be KxK, got '%s'", s);
+    memcpy(a, s, (size_t)(x - s));
+    a[x - s] = 0;
+    if (parse_size(a, 1, max, &k1) || parse_size(x + 1, 1, max, &k2))
+        return bad(why, "K must be an integer in [1, %zu] (KxK)", max);
+    if (k1 != k2) return bad(why, "the kernel must be square (KxK), got %zux%zu", k1, k2);
+    *k = k1;
+    return 0;
+}
+
+/* conv2d:OUT:KxK[:sS]. buf[0]: the im2col matrix [cin*k*k][tout*B]; the scratch holds its
+ * gradient when the input gradient is needed. A sequence input is a map of 1 channel. */
+static int conv2d_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    if (parse_size(arg[0], 1, SPEC_MAX_SIZE, &l->n))
+        return bad(why, "OUT must be an integer in [1, %d]", SPEC_MAX_SIZE);
+    if (parse_square(arg[1], 255, &l->k, why)) return -1;
+    if (l->k % 2 == 0)
+        return bad(why, "K must be odd (padding K/2 keeps the size), got %zux%zu", l->k, l->k);
+    l->pad = l->k / 2;
+    l->stride = 1;
+    if (nargs == 3 && (arg[2][0] != 's' || parse_size(arg[2] + 1, 1, 255, &l->stride)))
+        return bad(why, "the stride must be sS with S an integer in [1, 255], got '%s'", arg[2]);
+    return 0;
+}
+
+static int conv2d_shape(struct layer *l, char *why)
+{
+    (void)why;
+    input_as_map(l);
+    /* K odd, padding K/2: H + 2P - K = H - 1 >= 0, so never empty */
+    l->seq_out = l->map_out = 1;
+    l->cout = l->n;
+    l->hout = (l->hin - 1) / l->stride + 1;
+    l->wout = (l->win - 1) / l->stride + 1;
+    l->tout = zmul(l->hout, l->wout);
+    return 0;
+}
+
+static int conv2d_canon(const struct layer *l, char *buf, size_t cap)
+{
+    if (l->stride == 1) return snprintf(buf, cap, "conv2d:%zu:%zux%zu", l->n, l->k, l->k);
+    return snprintf(buf, cap, "conv2d:%zu:%zux%zu:s%zu", l->n, l->k, l->k, l->stride);
+}
+
+static void conv2d_plan(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS],
+                        size_t *scratch)
+{
+    nbuf[0] = zmul(zmul(l->cin, zmul(l->k, l->k)), zmul(l->tout, B));
+    *scratch = l->need_dx ? nbuf[0] : 0;
+}
+
+static struct nn_conv2d_dims conv2d_dims(const struct layer *l, size_t B)
+{
+    return (struct nn_conv2d_dims){B,    l->cin,    l->cout, l->hin,  l->win,
+                                   l->k, l->stride, l->pad,  l->hout, l->wout};
+}
+
+static void conv2d_forward(struct layer *l, const struct pass *p)
+{
+    struct nn_conv2d_dims d = conv2d_dims(l, p->B);
+    nn_conv2d_forward(l->out, l->buf[0], p->x, p->w[0], p->w[1], &d);
+}
+
+static void conv2d_backward(struct layer *l, const struct pass *p)
+{
+    struct nn_conv2d_dims d = conv2d_dims(l, p->B);
+    nn_conv2d_backward(p->dx, p->g[0], p->g[1], p->scratch, l->dout, l->buf[0], p->w[0], &d);
+}
+
+static void conv2d_flops(const struct layer *l, int need_dx, double *fwd, double *bwd)
+{
+    *fwd = 2.0 * (double)l->cout * (double)(l->cin * l->k * l->k) * (double)l->tout;
+    *bwd = *fwd * (need_dx ? 2 : 1);
+}
+
+/* maxpool2d:KxK. A sequence input is a map of 1 channel. */
+static int pool2d_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    (void)nargs;
+    return parse_square(arg[0], 255, &l->k, why);
+}
+
+static int pool2d_shape(struct layer *l, char *why)
+{
+    input_as_map(l);
+    if (l->hin / l->k == 0 || l->win / l->k == 0)
+        return bad(why, "the map shrinks to 0 (%zu x %zu, pool %zux%zu)", l->hin, l->win, l->k,
+                   l->k);
+    l->seq_out = l->map_out = 1;
+    l->cout = l->cin;
+    l->hout = l->hin / l->k;
+    l->wout = l->win / l->k;
+    l->tout = l->hout * l->wout;
+    return 0;
+}
+
+static int pool2d_canon(const struct layer *l, char *buf, size_t cap)
+{
+    return snprintf(buf, cap, "maxpool2d:%zux%zu", l->k, l->k);
+}
+
+static void pool2d_forward(struct layer *l, const struct pass *p)
+{
+    nn_maxpool2d_forward(l->out, p->x, l->cin, l->hin, l->win, p->B, l->k);
+}
+
+static void pool2d_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx)
+        nn_maxpool2d_backward(p->dx, l->dout, p->x, l->out, l->cin, l->hin, l->win, p->B, l->k);
+}
+
+/* gap: the mean over the positions of a map or a sequence, one value per channel */
+static int gap_shape(struct layer *l, char *why)
+{
+    (void)why;
+    l->seq_out = l->map_out = 0;
+    l->cout = l->cin;
+    l->tout = 1;
+    return 0;
+}
+
+static void gap_forward(struct layer *l, const struct pass *p)
+{
+    nn_gap_forward(l->out, p->x, l->cin, l->tin, p->B);
+}
+
+static void gap_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx) nn_gap_backward(p->dx, l->dout, l->cin, l->tin, p->B);
+}
+
+/* reshape[:P]: a sequence [C][T] -> a map [P][C/P][T]; a map [C][H][W] -> a sequence
+ * [C*H][W]. Both keep the memory as it is ([C][positions][B]): forward and backward copy. */
+static int reshape_parse(struct layer *l, char *const *arg, int nargs, char *why)
+{
+    l->n = 1;
+    l->n_given = nargs == 1;
+    if (nargs == 1 && parse_size(arg[0], 1, SPEC_MAX_SIZE, &l->n))
+        return bad(why, "P must be an integer in [1, %d]", SPEC_MAX_SIZE);
+    return 0;
+}
+
+static int reshape_shape(struct layer *l, char *why)
+{
+    if (l->map_in) {
+        if (l->n != 1)
+            return bad(why,
+                       "a map (%zu x %zu x %zu) becomes a sequence with plain 'reshape' (P "
+                       "splits a sequence into a map)",
+                       l->cin, l->hin, l->win);
+        l->seq_out = 1;
+        l->map_out = 0;
+        l->cout = zmul(l->cin, l->hin);
+        l->tout = l->win;
+        return 0;
+    }
+    if (l->cin % l->n != 0)
+        return bad(why, "the %zu channels are not divisible by P = %zu", l->cin, l->n);
+    l->seq_out = l->map_out = 1;
+    l->cout = l->n;
+    l->hout = l->cin / l->n;
+    l->wout = l->tin;
+    l->tout = l->tin * l->hout;
+    return 0;
+}
+
+static int reshape_canon(const struct layer *l, char *buf, size_t cap)
+{
+    if (l->n == 1) return snprintf(buf, cap, "reshape");
+    return snprintf(buf, cap, "reshape:%zu", l->n);
+}
+
+static void reshape_forward(struct layer *l, const struct pass *p)
+{
+    memcpy(l->out, p->x, l->cin * l->tin * p->B * sizeof *l->out);
+}
+
+static void reshape_backward(struct layer *l, const struct pass *p)
+{
+    if (p->dx) memcpy(p->dx, l->dout, l->cin * l->tin * p->B * sizeof *p->dx);
+}
+
 /* The layer table: one row per kind, in the order the "unknown layer" message lists them. */
 static const struct layer_kind kinds[] = {
     {.name = "conv1d",
@@ -524,11 +736,60 @@ static const struct layer_kind kinds[] = {
      .usage = "flatten",
      .prefix = "flatten",
      .type = "Flatten",
-     .input = IN_SEQ,
+     .input = IN_GRID,
      .shape = flat_shape,
      .canon = canon_plain,
      .forward = flat_forward,
      .backward = flat_backward},
+    {.name = "conv2d",
+     .usage = "conv2d:OUT:KxK[:sS]",
+     .prefix = "conv",
+     .type = "Conv2d",
+     .min_args = 2,
+     .max_args = 3,
+     .input = IN_GRID,
+     .parse = conv2d_parse,
+     .shape = conv2d_shape,
+     .canon = conv2d_canon,
+     .tensor = {{"weight", "OIKK"}, {"bias", "O"}},
+     .fan = "IKK",
+     .plan = conv2d_plan,
+     .forward = conv2d_forward,
+     .backward = conv2d_backward,
+     .flops = conv2d_flops},
+    {.name = "maxpool2d",
+     .usage = "maxpool2d:KxK",
+     .prefix = "pool",
+     .type = "MaxPool2d",
+     .min_args = 1,
+     .max_args = 1,
+     .input = IN_GRID,
+     .parse = pool2d_parse,
+     .shape = pool2d_shape,
+     .canon = pool2d_canon,
+     .forward = pool2d_forward,
+     .backward = pool2d_backward},
+    {.name = "gap",
+     .usage = "gap",
+     .prefix = "gap",
+     .type = "GlobalAvgPool",
+     .input = IN_GRID,
+     .shape = gap_shape,
+     .canon = canon_plain,
+     .forward = gap_forward,
+     .backward = gap_backward},
+    {.name = "reshape",
+     .usage = "reshape[:P]",
+     .prefix = "reshape",
+     .type = "Reshape",
+     .min_args = 0,
+     .max_args = 1,
+     .input = IN_GRID,
+     .parse = reshape_parse,
+     .shape = reshape_shape,
+     .canon = reshape_canon,
+     .forward = reshape_forward,
+     .backward = reshape_backward},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
@@ -619,8 +880,16 @@ static int parse_layer(struct layer *l, char *tok, char *why)
     if (k->parse && k->parse(l, f + 1, nargs, why) != 0) return -1;
     if (k->input == IN_SEQ && !l->seq_in)
         return bad(why, "%s needs a sequence input, but the input here is a vector", k->name);
+    if (k->input == IN_SEQ && l->map_in)
+        return bad(why,
+                   "%s needs a sequence input, but the input here is a map (%zu x %zu x %zu): "
+                   "put reshape before it",
+                   k->name, l->cin, l->hin, l->win);
+    if (k->input == IN_GRID && !l->seq_in)
+        return bad(why, "%s needs a sequence or map input, but the input here is a vector",
+                   k->name);
     if (k->input == IN_VEC && l->seq_in)
-        return bad(why, "%s needs a vector input: put lstm or flatten before it", k->name);
+        return bad(why, "%s needs a vector input: put lstm, gap or flatten before it", k->name);
     if (k->shape(l, why) != 0) return -1;
     if (l->cout > SPEC_MAX_SIZE * (size_t)SPEC_MAX_SIZE) return bad(why, "layer too large");
     return 0;
@@ -643,14 +912,23 @@ static char *canonical_spec(const struct layer *L, size_t nl)
     return s;
 }
 
+/* The counter of kind k's layer names: the first row with its prefix (conv1d and conv2d
+ * layers count together: conv1, conv2, ...). */
+static size_t prefix_slot(const struct layer_kind *k)
+{
+    for (size_t i = 0; i < NKINDS; i++)
+        if (strcmp(kinds[i].prefix, k->prefix) == 0) return i;
+    return (size_t)(k - kinds);
+}
+
 /* Parses txt (modified) into m->L / m->nl with their shapes and the canonical m->spec. */
 static int parse_spec(struct nn_model *m, char *txt, struct err *e)
 {
     m->L = calloc(SPEC_MAX_LAYERS, sizeof *m->L);
     if (!m->L) return err_set(e, "out of memory");
     int count[NKINDS] = {0};
-    int seq = 1, itok = 0;
-    size_t C = m->C, T = m->T;
+    int seq = 1, map = 0, itok = 0;
+    size_t C = m->C, T = m->T, H = 0, W = 0;
     char *save = NULL;
     for (char *tok = strtok_r(txt, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
         char orig[128], why[WHY_CAP];
@@ -661,15 +939,21 @@ static int parse_spec(struct nn_model *m, char *txt, struct err *e)
         struct layer *l = &m->L[m->nl];
         l->index = m->nl;
         l->seq_in = seq;
+        l->map_in = map;
         l->cin = C;
         l->tin = seq ? T : 1;
+        l->hin = H;
+        l->win = W;
         l->n = m->ncls; /* what a dense without N outputs */
         if (parse_layer(l, tok, why) != 0)
             return err_set(e, "model spec: token %d '%s': %s", itok, orig, why);
-        snprintf(l->name, sizeof l->name, "%s%d", l->kind->prefix, ++count[l->kind - kinds]);
+        snprintf(l->name, sizeof l->name, "%s%d", l->kind->prefix, ++count[prefix_slot(l->kind)]);
         seq = l->seq_out;
+        map = l->map_out;
         C = l->cout;
         T = l->tout;
+        H = l->hout;
+        W = l->wout;
         m->nl++;
     }
     if (m->nl == 0)
@@ -680,6 +964,11 @@ static int parse_spec(struct nn_model *m, char *txt, struct err *e)
                            "model spec: layer %zu 'dense' has no size: only the last layer may "
                            "leave it out (it then has one output per class)",
                            i + 1);
+    if (map)
+        return err_set(e,
+                       "model spec: the last layer '%s' gives a map (%zu x %zu x %zu); end with "
+                       "gap or flatten and dense:%zu",
+                       m->L[m->nl - 1].name, C, H, W, m->ncls);
     if (seq)
         return err_set(e,
                        "model spec: the last layer '%s' gives a sequence (%zu x %zu); end with "
@@ -1093,7 +1382,9 @@ void nn_model_summary(const struct nn_model *m, FILE *f)
         const struct layer *l = &m->L[i];
         char lt[64], shape[48], np[32];
         snprintf(lt, sizeof lt, "%s (%s)", l->name, l->kind->type);
-        if (l->seq_out)
+        if (l->map_out)
+            snprintf(shape, sizeof shape, "(None, %zu, %zu, %zu)", l->cout, l->hout, l->wout);
+        else if (l->seq_out)
             snprintf(shape, sizeof shape, "(None, %zu, %zu)", l->cout, l->tout);
         else
             snprintf(shape, sizeof shape, "(None, %zu)", l->cout);

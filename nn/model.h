@@ -3,7 +3,8 @@
  * malloc_and_point_parameters design).
  *
  * Reference: the tensors are exactly those of the PyTorch module tests/torch_model.py builds
- * from the same spec (state_dict names and shapes): convK.weight [out,in,k], convK.bias [out];
+ * from the same spec (state_dict names and shapes): convK.weight [out,in,k] (conv1d) or
+ * [out,in,k,k] (conv2d; conv1d and conv2d layers count together), convK.bias [out];
  * lstmK.weight_ih_l0 [4H,in], lstmK.weight_hh_l0 [4H,H], lstmK.bias_ih_l0 [4H],
  * lstmK.bias_hh_l0 [4H] (gate order i, f, g, o); fcK.weight [out,in], fcK.bias [out]; K counts
  * layers of that kind from 1. Tensors lie in the flat buffers in layer order, each tensor
@@ -20,9 +21,22 @@
  *   dense:N             Linear(in, N); needs a vector input (after lstm or flatten)
  *   dense               the output layer with one output per class (last layer only; the
  *                       canonical spec writes its size: dense:7 for the seven common labels)
- *   flatten             (B, C, T) -> (B, C*T) as torch.flatten(x, 1)
+ *   flatten             (B, C, T) -> (B, C*T), or a map (B, C, H, W) -> (B, C*H*W), as
+ *                       torch.flatten(x, 1)
+ *   conv2d:OUT:KxK[:sS] Conv2d(in, OUT, K, stride=S, padding=K//2), K odd, S default 1
+ *   maxpool2d:KxK       MaxPool2d(K) (stride K, floor)
+ *   gap                 global average pooling: a map (B, C, H, W) or a sequence (B, C, T) ->
+ *                       a vector (B, C), torch x.mean over the spatial dimensions
+ *   reshape[:P]         a sequence (B, C, T) -> a map (B, P, C/P, T) as x.view(B, P, C/P, T)
+ *                       (P default 1, C divisible by P); a map (B, C, H, W) -> a sequence
+ *                       (B, C*H, W) as x.flatten(1, 2)
  * The input of a sample is [C][T] (PyTorch Conv1d input (B, C, T)); the last layer must give
  * a vector of n_classes logits, which softmax cross-entropy turns into probabilities.
+ * Maps (2-D feature maps, after conv2d, maxpool2d or reshape) are (B, C, H, W) in PyTorch;
+ * conv2d and maxpool2d given a sequence (B, C, T) see it as a map of 1 channel, C x T
+ * (x.unsqueeze(1)), so "conv2d:32:3x3 ..." works directly on MFCCs. relu, dropout, flatten
+ * and gap take maps; conv1d, maxpool, lstm need a sequence (reshape a map first), dense a
+ * vector.
  *
  * Memory: every activation buffer is sized for max_batch at create, plus one scratch
  * workspace; train_step and forward never allocate. nn_model_estimate tells, without
@@ -45,7 +59,7 @@
 /* A view into the flat parameter (or gradient, or Adam moment) buffer. */
 struct nn_tensor {
     const char *name; /* PyTorch state_dict name, e.g. "conv1.weight" */
-    int ndim;         /* 1..3 */
+    int ndim;         /* 1..4 */
     size_t shape[4];  /* PyTorch shape, unused dimensions 0 */
     size_t offset;    /* first element in the flat buffer */
     size_t size;      /* number of elements = product of shape */

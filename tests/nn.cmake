@@ -51,3 +51,14 @@ add_test(NAME nn_cli_bad_spec
          COMMAND ${CMAKE_COMMAND} -DBIN=${SER_BIN} "-DSPEC=conv1d:64:5 relu dense:7" -DRC=1
                  "-DREGEX=token 3 'dense:7': dense needs a vector input"
                  -P ${CMAKE_CURRENT_LIST_FILE})
+
+# The 2-D CNN of issue 12: maps shown (None, C, H, W), its parameter count; a map into lstm.
+add_test(NAME nn_cli_summary_2d
+         COMMAND ${CMAKE_COMMAND} -DBIN=${SER_BIN}
+                 "-DSPEC=conv2d:32:3x3 relu maxpool2d:2x2 conv2d:64:3x3 relu maxpool2d:2x2 conv2d:128:3x3 relu maxpool2d:2x2 gap dropout:0.3 dense"
+                 -DRC=0 "-DREGEX=pool3 \\(MaxPool2d\\) +\\(None, 128, 5, 16\\).*Total params: 93,575"
+                 -P ${CMAKE_CURRENT_LIST_FILE})
+add_test(NAME nn_cli_bad_spec_2d
+         COMMAND ${CMAKE_COMMAND} -DBIN=${SER_BIN} "-DSPEC=conv2d:8:3x3 lstm:8 dense" -DRC=1
+                 "-DREGEX=token 2 'lstm:8': lstm needs a sequence input, but the input here is a map \\(8 x 40 x 130\\)"
+                 -P ${CMAKE_CURRENT_LIST_FILE})

@@ -1,8 +1,8 @@
 /* test_nn_dump.c: writes what tests/torch_parity.py compares against PyTorch.
  *
- * usage: test_nn_dump OUTDIR [SPEC [ADAM_STEPS]]
- * Initialises the model (seed 1234) for input [40][130] and 7 classes, makes a batch of 5
- * random inputs and labels, runs one forward+backward of the summed cross-entropy, then
+ * usage: test_nn_dump OUTDIR [SPEC [ADAM_STEPS [SEED]]]
+ * Initialises the model (seed SEED, default 1234) for input [40][130] and 7 classes, makes a batch
+ * of 5 random inputs and labels, runs one forward+backward of the summed cross-entropy, then
  * ADAM_STEPS (default 10) Adam steps (lr 1e-3) on the same batch with the mean loss.
  * Files in OUTDIR (raw little-endian float32 / int32): params.f32 (initial flat buffer),
  * x.f32 [5][40][130], y.i32 [5], logits.f32 [5][7], probs.f32 [5][7], grads.f32 (flat, of the
@@ -32,12 +32,13 @@ static int write_raw(const char *dir, const char *name, const void *p, size_t by
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: test_nn_dump OUTDIR [SPEC [ADAM_STEPS]]\n");
+        fprintf(stderr, "usage: test_nn_dump OUTDIR [SPEC [ADAM_STEPS [SEED]]]\n");
         return 1;
     }
     const char *dir = argv[1];
     const char *spec = argc > 2 ? argv[2] : NN_DEFAULT_SPEC;
     int steps = argc > 3 ? atoi(argv[3]) : 10;
+    unsigned long long seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1234;
     enum { B = 5, C = 40, T = 130, K = 7 };
     struct err e = {0};
     struct nn_model *m;
@@ -45,7 +46,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "test_nn_dump: %s\n", e.msg);
         return 1;
     }
-    nn_model_init(m, 1234);
+    nn_model_init(m, seed);
     static float x[B * C * T];
     float logits[B * K], probs[B * K];
     int y[B] = {3, 0, 6, 2, 3};

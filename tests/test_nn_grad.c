@@ -8,7 +8,8 @@
  * divided by 2h: linear layers (conv, dense, dropout, flatten) 1e-3 with h = 1e-2;
  * relu/maxpool 1e-3 (skipping |x| < 2h and windows whose top two differ by < 2h: the
  * non-smooth points); lstm 5e-3 with h = 1e-2; softmax-CE 1e-4 (double loss, h = 1e-3);
- * whole models 1e-2 with h = 1e-3 for conv tensors and 1e-2 for the others, skipping
+ * whole models 1e-2 with h = 1e-3 for conv weights, 3e-4 for conv biases and 1e-2 for the
+ * others, skipping
  * points where the h and h/2 estimates disagree (a ReLU kink or max-pool tie crossed). Exits 1 if
  * any check fails.
  */
@@ -128,6 +129,65 @@ static void test_conv(size_t K, size_t P)
     free(dx), free(dw), free(db), free(dcols);
 }
 
+/* ---------------------------------------------------------------- conv2d */
+
+struct conv2d_ctx {
+    struct nn_conv2d_dims d;
+    float *x, *w, *b, *y, *cols, *r;
+};
+
+static double conv2d_loss(void *p)
+{
+    struct conv2d_ctx *c = p;
+    nn_conv2d_forward(c->y, c->cols, c->x, c->w, c->b, &c->d);
+    return dot(c->r, c->y, c->d.cout * c->d.Ho * c->d.Wo * c->d.B);
+}
+
+/* Input H x W (odd and even sizes, smaller than the kernel when H = 2), kernel K, stride S,
+ * padding K/2 as conv2d:OUT:KxK:sS. */
+static void test_conv2d(size_t H, size_t W, size_t K, size_t S)
+{
+    struct conv2d_ctx c;
+    size_t P = K / 2;
+    c.d = (struct nn_conv2d_dims){
+        2, 3, 4, H, W, K, S, P, (H + 2 * P - K) / S + 1, (W + 2 * P - K) / S + 1};
+    size_t nx = c.d.cin * H * W * c.d.B, nw = c.d.cout * c.d.cin * K * K,
+           ny = c.d.cout * c.d.Ho * c.d.Wo * c.d.B,
+           ncols = c.d.cin * K * K * c.d.Ho * c.d.Wo * c.d.B;
+    c.x = alloc(nx), c.w = alloc(nw), c.b = alloc(c.d.cout), c.y = alloc(ny), c.cols = alloc(ncols);
+    c.r = alloc(ny);
+    float *dx = alloc(nx), *dw = alloc(nw), *db = alloc(c.d.cout), *dcols = alloc(ncols);
+    fill(c.x, nx, 51, 1), fill(c.w, nw, 52, 0.5f), fill(c.b, c.d.cout, 53, 0.5f),
+        fill(c.r, ny, 54, 1);
+    conv2d_loss(&c);
+    nn_conv2d_backward(dx, dw, db, dcols, c.r, c.cols, c.w, &c.d);
+    char name[64];
+    snprintf(name, sizeof name, "conv2d %zux%zu K=%zu S=%zu dx", H, W, K, S);
+    fd_check(name, c.x, dx, nx, conv2d_loss, NULL, &c, 1e-2, 1e-3, 400);
+    snprintf(name, sizeof name, "conv2d %zux%zu K=%zu S=%zu dW", H, W, K, S);
+    fd_check(name, c.w, dw, nw, conv2d_loss, NULL, &c, 1e-2, 1e-3, 400);
+    snprintf(name, sizeof name, "conv2d %zux%zu K=%zu S=%zu db", H, W, K, S);
+    fd_check(name, c.b, db, c.d.cout, conv2d_loss, NULL, &c, 1e-2, 1e-3, 400);
+    /* an independent value: output (co 1, oh 0, ow Wo-1, b 1) summed directly, zero padding */
+    size_t co = 1, ow = c.d.Wo - 1, bb = 1;
+    double v = c.b[co];
+    for (size_t ci = 0; ci < c.d.cin; ci++)
+        for (size_t kh = 0; kh < K; kh++)
+            for (size_t kw = 0; kw < K; kw++) {
+                long ih = (long)kh - (long)P, iw = (long)(ow * S + kw) - (long)P;
+                if (ih < 0 || ih >= (long)H || iw < 0 || iw >= (long)W) continue;
+                v += (double)c.w[((co * c.d.cin + ci) * K + kh) * K + kw] *
+                     c.x[((ci * H + (size_t)ih) * W + (size_t)iw) * c.d.B + bb];
+            }
+    float got = c.y[((co * c.d.Ho) * c.d.Wo + ow) * c.d.B + bb];
+    int ok = fabs(got - v) <= 1e-5 * (1 + fabs(v));
+    printf("%-34s %.6f vs %.6f %s\n", "conv2d corner output, direct sum", got, v,
+           ok ? "ok" : "FAIL");
+    if (!ok) failures++;
+    free(c.x), free(c.w), free(c.b), free(c.y), free(c.cols), free(c.r);
+    free(dx), free(dw), free(db), free(dcols);
+}
+
 /* ---------------------------------------------------------------- relu, maxpool */
 
 struct ew_ctx {
@@ -213,6 +273,104 @@ static void test_maxpool(size_t K)
     ok = ok && uy[0] == 3 && uy[1] == 4;
     for (int i = 0; i < 6; i++) ok = ok && udx[i] == want[i];
     printf("%-34s %s\n", "maxpool ties -> first max", ok ? "ok" : "FAIL");
+    if (!ok) failures++;
+    free(c.x), free(c.y), free(c.r), free(dx);
+}
+
+/* ---------------------------------------------------------------- maxpool2d, gap */
+
+struct pool2d_ctx {
+    size_t C, H, W, B, K;
+    float *x, *y, *r;
+};
+
+static double pool2d_loss(void *p)
+{
+    struct pool2d_ctx *c = p;
+    nn_maxpool2d_forward(c->y, c->x, c->C, c->H, c->W, c->B, c->K);
+    return dot(c->r, c->y, c->C * (c->H / c->K) * (c->W / c->K) * c->B);
+}
+
+/* non-smooth: the window of x[i] has its two largest values within 2h */
+static int pool2d_skip(void *p, size_t i, double h)
+{
+    struct pool2d_ctx *c = p;
+    size_t b = i % c->B, w = (i / c->B) % c->W, hh = (i / (c->B * c->W)) % c->H;
+    size_t ch = i / (c->B * c->W * c->H), oh = hh / c->K, ow = w / c->K;
+    if (oh >= c->H / c->K || ow >= c->W / c->K) return 0; /* outside every window */
+    float m1 = -INFINITY, m2 = -INFINITY;
+    for (size_t kh = 0; kh < c->K; kh++)
+        for (size_t kw = 0; kw < c->K; kw++) {
+            float v = c->x[((ch * c->H + oh * c->K + kh) * c->W + ow * c->K + kw) * c->B + b];
+            if (v > m1) {
+                m2 = m1;
+                m1 = v;
+            } else if (v > m2) {
+                m2 = v;
+            }
+        }
+    return m1 - m2 < 2 * h;
+}
+
+/* B = 70: the backward pass works through the samples in chunks of 64 */
+static void test_maxpool2d(size_t K, size_t B)
+{
+    struct pool2d_ctx c = {3, 7, 11, B, K, NULL, NULL, NULL};
+    size_t n = c.C * c.H * c.W * c.B, no = c.C * (c.H / K) * (c.W / K) * c.B;
+    c.x = alloc(n), c.y = alloc(no), c.r = alloc(no);
+    float *dx = alloc(n);
+    fill(c.x, n, 61, 1), fill(c.r, no, 62, 1);
+    pool2d_loss(&c);
+    nn_maxpool2d_backward(dx, c.r, c.x, c.y, c.C, c.H, c.W, c.B, K);
+    char name[64];
+    snprintf(name, sizeof name, "maxpool2d K=%zu B=%zu dx", K, B);
+    fd_check(name, c.x, dx, n, pool2d_loss, pool2d_skip, &c, 1e-2, 1e-3, 1000);
+    /* ties, one 4 x 4 map, 2 x 2 windows, B = 2: the gradient goes to the first maximum in
+     * row-major order (PyTorch); sample 1 is sample 0 negated */
+    static const float t0[16] = {1, 3, 2, 2, 3, 0, 2, 2, 5, 5, 0, 7, 5, 5, 7, 7};
+    static const float want0[16] = {0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0};
+    float tx[32], ty[8], tdx[32], tdy[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 16; i++) tx[2 * i] = t0[i], tx[2 * i + 1] = -t0[i];
+    nn_maxpool2d_forward(ty, tx, 1, 4, 4, 2, 2);
+    nn_maxpool2d_backward(tdx, tdy, tx, ty, 1, 4, 4, 2, 2);
+    /* sample 1: -t0 has maxima -0 (at (1,1)), -2 (first of four), -5, -0 (at (2,2)) */
+    static const float want1[16] = {0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0};
+    int ok = ty[0] == 3 && ty[2] == 2 && ty[4] == 5 && ty[6] == 7 && ty[1] == 0 && ty[3] == -2 &&
+             ty[5] == -5 && ty[7] == 0;
+    for (int i = 0; i < 16; i++) ok = ok && tdx[2 * i] == want0[i] && tdx[2 * i + 1] == want1[i];
+    printf("%-34s %s\n", "maxpool2d ties -> first max", ok ? "ok" : "FAIL");
+    if (!ok) failures++;
+    free(c.x), free(c.y), free(c.r), free(dx);
+}
+
+struct gap_ctx {
+    size_t C, P, B;
+    float *x, *y, *r;
+};
+
+static double gap_loss(void *p)
+{
+    struct gap_ctx *c = p;
+    nn_gap_forward(c->y, c->x, c->C, c->P, c->B);
+    return dot(c->r, c->y, c->C * c->B);
+}
+
+static void test_gap(void)
+{
+    struct gap_ctx c = {5, 7 * 3, 70, NULL, NULL, NULL}; /* B = 70: two chunks of samples */
+    size_t n = c.C * c.P * c.B;
+    c.x = alloc(n), c.y = alloc(c.C * c.B), c.r = alloc(c.C * c.B);
+    float *dx = alloc(n);
+    fill(c.x, n, 71, 1), fill(c.r, c.C * c.B, 72, 1);
+    gap_loss(&c);
+    nn_gap_backward(dx, c.r, c.C, c.P, c.B);
+    fd_check("gap dx", c.x, dx, n, gap_loss, NULL, &c, 1e-2, 1e-3, 400);
+    double v = 0; /* an independent value: channel 3 of sample 69 */
+    for (size_t p = 0; p < c.P; p++) v += c.x[(3 * c.P + p) * c.B + 69];
+    v /= (double)c.P;
+    int ok = fabs(c.y[69 * c.C + 3] - v) <= 1e-6;
+    printf("%-34s %.6f vs %.6f %s\n", "gap value, direct mean", c.y[69 * c.C + 3], v,
+           ok ? "ok" : "FAIL");
     if (!ok) failures++;
     free(c.x), free(c.y), free(c.r), free(dx);
 }
@@ -417,9 +575,12 @@ static void test_model(const char *spec, size_t C, size_t T)
         snprintf(name, sizeof name, "model %s", tt->name);
         float *v = nn_model_params(m);
         /* conv parameters move hundreds of ReLU/max-pool inputs at once, so a step of 1e-2
-         * would nearly always cross a kink somewhere: they get 1e-3; the others 1e-2
-         * (smaller steps there drown in float32 rounding of the loss) */
-        double num2 = 0, err2 = 0, h = strncmp(tt->name, "conv", 4) == 0 ? 1e-3 : 1e-2;
+         * would nearly always cross a kink somewhere: they get 1e-3, and a conv bias, which
+         * moves every position of its channel (H*W of them in a conv2d), 3e-4 (with 1e-3 a
+         * conv2d bias was 1.5e-2 off, with 3e-4 6e-5); the others 1e-2 (smaller steps
+         * there drown in float32 rounding of the loss) */
+        int conv = strncmp(tt->name, "conv", 4) == 0, bias = strstr(tt->name, ".bias") != NULL;
+        double num2 = 0, err2 = 0, h = conv ? (bias ? 3e-4 : 1e-3) : 1e-2;
         size_t step = tt->size > 60 ? tt->size / 60 : 1, checked = 0, skipped = 0;
         for (size_t j = 0; j < tt->size; j += step) {
             size_t i = tt->offset + j;
@@ -456,6 +617,14 @@ int main(void)
     test_relu();
     test_maxpool(2);
     test_maxpool(3);
+    test_conv2d(7, 9, 3, 1);
+    test_conv2d(7, 9, 3, 2);
+    test_conv2d(8, 6, 5, 2);
+    test_conv2d(2, 5, 5, 3); /* the kernel is larger than the map */
+    test_conv2d(4, 4, 1, 1);
+    test_maxpool2d(2, 2);
+    test_maxpool2d(3, 70);
+    test_gap();
     test_lstm(0);
     test_lstm(1);
     test_linear();
@@ -466,6 +635,13 @@ int main(void)
                6, 20);
     test_model("conv1d:5:3 relu maxpool:2 lstm:6:mean dropout:0.5 dense:7", 6, 20);
     test_model("conv1d:4:4:1 relu maxpool:3 dropout:0.2 flatten dense:7", 6, 20);
+    /* a sequence as a map of 1 channel; stride 2; gap of a map */
+    test_model("conv2d:4:3x3 relu maxpool2d:2x2 conv2d:5:3x3:s2 relu gap dense:7", 6, 20);
+    /* a sequence to a map and back */
+    test_model("reshape:2 conv2d:3:3x3 relu maxpool2d:2x2 reshape lstm:5 dense:7", 6, 20);
+    /* dropout and flatten of a map, gap of a sequence */
+    test_model("conv2d:3:5x5:s2 relu dropout:0.3 flatten dense:7", 6, 20);
+    test_model("conv1d:5:3 relu gap dense:7", 6, 20);
     printf("%d check(s) failed\n", failures);
     return failures ? 1 : 0;
 }

@@ -146,6 +146,75 @@ static void check_estimate_default(void)
            "estimate of the default model, batch 32: every part as worked out by hand");
 }
 
+/* The 2-D CNN of issue 12 on 40 x 130: parameters, tensors, memory and FLOPs worked out here
+ * from its shapes (H x W: 40 x 130 -> pool 20 x 65 -> 10 x 32 -> 5 x 16). */
+static void check_cnn2d(void)
+{
+    const char *spec = "conv2d:32:3x3 relu maxpool2d:2x2 conv2d:64:3x3 relu maxpool2d:2x2 "
+                       "conv2d:128:3x3 relu maxpool2d:2x2 gap dropout:0.3 dense";
+    const size_t B = 32, c1 = 32 * 1 * 9 + 32, c2 = 64 * 32 * 9 + 64, c3 = 128 * 64 * 9 + 128,
+                 fc = 7 * 128 + 7, np = c1 + c2 + c3 + fc;
+    struct err e = {0};
+    struct nn_model *m;
+    struct nn_model_cost c;
+    if (nn_model_create(&m, spec, 40, 130, 7, B, &e) != 0 ||
+        nn_model_estimate(spec, 40, 130, 7, B, &c, &e) != 0) {
+        expect(0, e.msg);
+        return;
+    }
+    const struct nn_tensor *w1 = nn_model_find_tensor(m, "conv1.weight"),
+                           *w3 = nn_model_find_tensor(m, "conv3.weight"),
+                           *b3 = nn_model_find_tensor(m, "conv3.bias");
+    char what[160];
+    snprintf(what, sizeof what, "2-D CNN: %zu params (expected %zu), conv tensors [O][I][K][K]",
+             nn_model_nparams(m), np);
+    expect(nn_model_nparams(m) == np && nn_model_ntensors(m) == 8 && w1 && w1->ndim == 4 &&
+               w1->shape[0] == 32 && w1->shape[1] == 1 && w1->shape[2] == 3 && w1->shape[3] == 3 &&
+               w3 && w3->ndim == 4 && w3->shape[1] == 64 && b3 &&
+               b3->offset == c1 + c2 + 128 * 576 && nn_model_find_tensor(m, "fc1.weight") != NULL,
+           what);
+    expect(strcmp(nn_model_spec(m), "conv2d:32:3x3 relu maxpool2d:2x2 conv2d:64:3x3 relu "
+                                    "maxpool2d:2x2 conv2d:128:3x3 relu maxpool2d:2x2 gap "
+                                    "dropout:0.3 dense:7") == 0,
+           "2-D CNN: canonical spec");
+    size_t a1 = 32 * 40 * 130, p1 = 32 * 20 * 65, a2 = 64 * 20 * 65, p2 = 64 * 10 * 32,
+           a3 = 128 * 10 * 32, p3 = 128 * 5 * 16;
+    size_t act = 40 * 130 + 2 * (2 * a1 + p1 + 2 * a2 + p2 + 2 * a3 + p3 + 128 + 128 + 7);
+    size_t cols1 = 9 * 40 * 130, cols2 = 32 * 9 * 20 * 65, cols3 = 64 * 9 * 10 * 32;
+    /* conv1 computes no input gradient: the scratch holds conv2's or conv3's */
+    size_t scratch = (cols2 > cols3 ? cols2 : cols3) * B;
+    expect(c.nparams == np && c.activations_bytes == 4 * act * B &&
+               c.saved_bytes == 4 * (cols1 + cols2 + cols3 + 128) * B &&
+               c.scratch_bytes == 4 * scratch && c.total_bytes == nn_model_bytes(m),
+           "2-D CNN estimate, batch 32: every part as worked out by hand");
+    double f1 = 2.0 * 32 * 9 * 40 * 130, f2 = 2.0 * 64 * 288 * 20 * 65,
+           f3 = 2.0 * 128 * 576 * 10 * 32, ff = 2.0 * 128 * 7;
+    double fwd = f1 + f2 + f3 + ff, train = 2 * f1 + 3 * (f2 + f3 + ff);
+    snprintf(what, sizeof what,
+             "2-D CNN: %.2f / %.2f MFLOP/sample forward / train (expected %.2f / %.2f)",
+             nn_model_flops_forward(m) / 1e6, nn_model_flops_train(m) / 1e6, fwd / 1e6,
+             train / 1e6);
+    expect(fabs(nn_model_flops_forward(m) - fwd) < 1 && fabs(nn_model_flops_train(m) - train) < 1,
+           what);
+    nn_model_free(m);
+    /* other 2-D specs: names, shapes, canonical forms */
+    if (nn_model_create(&m,
+                        "reshape:1 conv2d:8:3x3:s2 maxpool2d:2x2 reshape conv1d:4:3 gap dense:7",
+                        40, 130, 7, 2, &e) != 0) {
+        expect(0, e.msg);
+        return;
+    }
+    /* 40 x 130 -s2-> 20 x 65 -pool-> 10 x 32 -reshape-> [80][32] -conv1d-> [4][32] */
+    const struct nn_tensor *t1 = nn_model_find_tensor(m, "conv1.weight"),
+                           *t2 = nn_model_find_tensor(m, "conv2.weight");
+    expect(strcmp(nn_model_spec(m),
+                  "reshape conv2d:8:3x3:s2 maxpool2d:2x2 reshape conv1d:4:3 gap dense:7") == 0 &&
+               t1 && t1->ndim == 4 && t2 && t2->ndim == 3 && t2->shape[1] == 80 &&
+               nn_model_nparams(m) == 8 * 9 + 8 + 4 * 80 * 3 + 4 + 7 * 4 + 7,
+           "conv2d and conv1d count together (conv1 4-D, conv2 3-D), reshape:1 is reshape");
+    nn_model_free(m);
+}
+
 /* The estimate equals what create allocates (nn_model_bytes counts every allocation), and
  * refuses what create refuses, with the same message. */
 static void check_estimate_matches_create(void)
@@ -160,6 +229,10 @@ static void check_estimate_matches_create(void)
         "flatten dense:7",
         "conv1d:64:5 relu dense:7",
         "lstm:16 dense:8",
+        "conv2d:8:3x3 relu maxpool2d:2x2 conv2d:16:3x3:s2 relu gap dense:7",
+        "reshape:2 conv2d:4:3x3 relu maxpool2d:2x2 reshape lstm:8 dense:7",
+        "conv2d:4:5x5:s2 dropout:0.3 flatten dense:7",
+        "conv2d:4:3x3 dense:7",
     };
     static const size_t batches[] = {1, 7, 32};
     int ok = 1;
@@ -181,7 +254,11 @@ static void check_estimate_matches_create(void)
             nn_model_free(m);
         }
     }
-    expect(ok, "estimate == bytes create allocates (8 specs x batch 1, 7, 32), same errors");
+    char what[128];
+    snprintf(what, sizeof what,
+             "estimate == bytes create allocates (%zu specs x batch 1, 7, 32), same errors",
+             sizeof specs / sizeof specs[0]);
+    expect(ok, what);
 }
 
 /* flatten dense:65536 dense:65536 dense:7 has 4.6e9 parameters: params and grads 37 GB. The
@@ -383,6 +460,26 @@ int main(void)
     bad("lstm:16 lstm:8 dense:7", "lstm needs a sequence input");
     bad("relu:3 lstm:8 dense:7", "relu takes no arguments");
     bad("lstm:16 dense:7:2", "expected dense[:N]");
+    bad("conv2d:8:4x4 gap dense:7", "K must be odd");
+    bad("conv2d:8:3x5 gap dense:7", "token 1 'conv2d:8:3x5': the kernel must be square");
+    bad("conv2d:8:3 gap dense:7", "the kernel must be KxK");
+    bad("conv2d:8:0x0 gap dense:7", "K must be an integer in [1, 255]");
+    bad("conv2d:8:3x3:2 gap dense:7", "the stride must be sS");
+    bad("conv2d:8:3x3:s0 gap dense:7", "the stride must be sS");
+    bad("conv2d:4:3x3 maxpool2d:64x64 gap dense:7", "the map shrinks to 0 (40 x 130, pool 64x64)");
+    bad("maxpool2d:2x3 gap dense:7", "square");
+    bad("reshape:3 conv2d:4:3x3 gap dense:7", "the 40 channels are not divisible by P = 3");
+    bad("reshape:0 gap dense:7", "P must be an integer");
+    bad("conv2d:4:3x3 reshape:2 lstm:4 dense:7", "becomes a sequence with plain 'reshape'");
+    bad("lstm:8 gap dense:7", "token 2 'gap': gap needs a sequence or map input");
+    bad("lstm:8 conv2d:4:3x3 dense:7", "conv2d needs a sequence or map input");
+    bad("gap:2 dense:7", "gap takes no arguments");
+    bad("conv2d:4:3x3 dense:7", "dense needs a vector input: put lstm, gap or flatten before it");
+    bad("conv2d:4:3x3 lstm:8 dense:7",
+        "lstm needs a sequence input, but the input here is a map (4 x 40 x 130): put reshape");
+    bad("maxpool2d:2x2 maxpool:2 flatten dense:7", "maxpool needs a sequence input");
+    bad("conv2d:4:3x3",
+        "the last layer 'conv1' gives a map (4 x 40 x 130); end with gap or flatten");
 
     /* a spec file with comments */
     const char *path = "test_nn_spec.model";
@@ -402,6 +499,7 @@ int main(void)
     check_text_only();
     check_estimate_default();
     check_estimate_matches_create();
+    check_cnn2d();
     check_estimate_huge();
     check_grad_extra();
     printf("%d check(s) failed\n", failures);
