@@ -1,4 +1,4 @@
-"""test_feature_types_train.py SER CORPUS WORKDIR: --feature-type logmel --n-mels 32 --deltas
+"""test_feature_types_train.py SER CORPUS WORKDIR PACK_STRIP: --feature-type logmel --n-mels 32 --deltas
 through `ser train`, the feature cache, the checkpoint, `ser predict` and `ser export`:
   1. a 2-epoch run (1 rank) records the options: config.txt (feature-type = logmel, n-mels = 32,
      deltas = true), the cache's parameters (mfcc.output 1, mfcc.deltas 1, mfcc.n_mels 32) and
@@ -10,7 +10,10 @@ through `ser train`, the feature cache, the checkpoint, `ser predict` and `ser e
      rewritten as MFCC, 40 rows), a cache made with --n-mels 64 is not reused for 32, nor
      one of the same matrix shape made with another type (40 MFCCs of 40 bands / 40 log-mel
      bands) or without deltas (60 MFCCs / 20 MFCCs with deltas); an identical one is reused;
-  4. a checkpoint's feature options win over the command line: `ser predict` needs none.
+  4. files of earlier format-2 writers (the records mfcc.output and mfcc.deltas removed with
+     tests/pack_strip.c): an MFCC cache without them is reused by `ser extract` (its key is
+     unchanged) and not for --feature-type logmel; an MFCC checkpoint without them predicts
+     exactly what the checkpoint with them does.
 Exits 1 on failure."""
 import csv
 import io
@@ -24,7 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serpack import read_pack, scalar, strings  # noqa: E402
 
-SER, CORPUS, WORK = sys.argv[1:4]
+SER, CORPUS, WORK, STRIP = sys.argv[1:5]
 fails = []
 
 
@@ -124,6 +127,26 @@ def main():
         check(r.returncode == 0 and "up to date" not in r.stderr and
               ps["mfcc.output"] == want and ps["mfcc.deltas"] == ("--deltas" in second),
               f"cache of {first} reused for {second}: {ps}")
+    # 4. earlier format-2 files: no mfcc.output / mfcc.deltas records
+    old_feat, old_ckpt = os.path.join(WORK, "old.serf"), os.path.join(WORK, "old.ckpt")
+    new_ckpt = os.path.join(WORK, "mfcc", "best.ckpt")
+    run(STRIP, "FEAT", feat, old_feat, "mfcc.output", "mfcc.deltas")
+    run(STRIP, "CKPT", new_ckpt, old_ckpt, "mfcc.output", "mfcc.deltas")
+    of = read_pack(old_feat, kind="FEAT")
+    check("mfcc.output" not in of and "mfcc.deltas" not in of, "pack_strip kept the records")
+    r = subprocess.run([SER, "extract", "--data", CORPUS, "--out", old_feat],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "up to date" in r.stderr,
+          f"an earlier MFCC cache is not reused: {r.stderr[-300:]!r}")
+    r = subprocess.run([SER, "extract", "--data", CORPUS, "--out", old_feat, "--feature-type",
+                        "logmel"], capture_output=True, text=True)
+    check(r.returncode == 0 and "up to date" not in r.stderr and
+          params(old_feat)[1]["mfcc.output"] == 1, "an earlier MFCC cache reused for logmel")
+    paths = [r["path"] for r in test]
+    p_new = run(SER, "predict", "--model", new_ckpt, *paths).stdout
+    p_old = run(SER, "predict", "--model", old_ckpt, *paths).stdout
+    check(p_new == p_old and len(p_new.splitlines()) == len(test) + 1,
+          "an earlier checkpoint (no feature type records) predicts differently")
     print(f"feature types through train/predict: predict vs model on cache {diff:.2e}, "
           f"accuracy {correct}/{len(test)}")
     if fails:
