@@ -56,9 +56,9 @@ fail:
     return -1;
 }
 
-size_t dsp_features_n_mfcc(const struct dsp_features *f)
+size_t dsp_features_rows(const struct dsp_features *f)
 {
-    return (size_t)f->p.mfcc.n_mfcc;
+    return dsp_mfcc_rows(&f->p.mfcc);
 }
 
 size_t dsp_features_frames(const struct dsp_features *f)
@@ -74,7 +74,7 @@ int dsp_features_file(struct dsp_features *f, const char *path, float *out, stru
         return err_set(e, "%s: internal error: signal longer than the MFCC context", path);
     /* Finite but huge samples (1e30 in a float WAV) overflow the power spectrum: such a file
      * is an input error, never a matrix of inf/NaN handed to training or prediction. */
-    size_t n = (size_t)f->p.mfcc.n_mfcc * f->n_frames;
+    size_t n = dsp_mfcc_rows(&f->p.mfcc) * f->n_frames;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(out[i]))
             return err_set(e, "%s: non-finite features (sample values too large to analyse)", path);

@@ -1,10 +1,10 @@
 /* features.h: one audio file -> its MFCC matrix, exactly as librosa 0.10's
  *   y, _ = librosa.load(path, sr=22050, offset=0.5, duration=3.0)
  *   librosa.feature.mfcc(y=np.pad(y, (0, 66150 - len(y))), sr=22050, n_mfcc=40)
- * (see docs/mfcc.md). This is the loader (audio.h) followed by the MFCC (mfcc.h), with
- * every buffer owned by one context that is created once and reused for every file, so the
- * per-file path never allocates in steady state. A context is not thread-safe: use one per
- * thread / rank.
+ * (see docs/mfcc.md; the log-mel and delta outputs of §13 on request). This is the loader (audio.h)
+ * followed by the MFCC (mfcc.h), with every buffer owned by one context that is created once and
+ * reused for every file, so the per-file path never allocates in steady state. A context is not
+ * thread-safe: use one per thread / rank.
  */
 #ifndef SER_DSP_FEATURES_H
 #define SER_DSP_FEATURES_H
@@ -30,15 +30,16 @@ struct dsp_features; /* owns the loader (buffers, resampler) and the MFCC contex
 int dsp_features_create(struct dsp_features **f, const struct dsp_features_params *p,
                         struct err *e);
 
-size_t dsp_features_n_mfcc(const struct dsp_features *f); /* 40 */
+/* Rows of a matrix: dsp_mfcc_rows(&p->mfcc), (deltas ? 3 : 1) * (n_mfcc or n_mels); 40. */
+size_t dsp_features_rows(const struct dsp_features *f);
 size_t
 dsp_features_frames(const struct dsp_features *f); /* 1 + floor(ceil(duration*sr)/hop) = 130 */
 
-/* Loads `path` (any format/rate/channel count libsndfile reads) and writes its MFCC matrix
- * to out: [n_mfcc][frames] row-major (coefficient-major), float32. Returns 0, or -1 with e
- * naming the file and the problem (unreadable, shorter than the offset, non-finite samples,
+/* Loads `path` (any format/rate/channel count libsndfile reads) and writes its feature matrix
+ * to out: [rows][frames] row-major (see dsp_mfcc_compute for the planes), float32. Returns 0, or -1
+ * with e naming the file and the problem (unreadable, shorter than the offset, non-finite samples,
  * ...); out is then unspecified. */
-int dsp_features_file(struct dsp_features *f, const char *path, float *out /* [n_mfcc][frames] */,
+int dsp_features_file(struct dsp_features *f, const char *path, float *out /* [rows][frames] */,
                       struct err *e);
 
 /* The 22050 Hz signal of the last successful dsp_features_file call, zero-padded to the

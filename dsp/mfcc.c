@@ -48,6 +48,35 @@ void dsp_mfcc_default_params(struct dsp_mfcc_params *p)
     p->fmax = 11025.0;
     p->amin = 1e-10;
     p->top_db = 80.0;
+    p->output = DSP_MFCC_OUT_MFCC;
+    p->deltas = 0;
+}
+
+size_t dsp_mfcc_bands(const struct dsp_mfcc_params *p)
+{
+    return (size_t)(p->output == DSP_MFCC_OUT_LOGMEL ? p->n_mels : p->n_mfcc);
+}
+
+size_t dsp_mfcc_planes(const struct dsp_mfcc_params *p)
+{
+    return p->deltas ? 3 : 1;
+}
+
+size_t dsp_mfcc_rows(const struct dsp_mfcc_params *p)
+{
+    return dsp_mfcc_planes(p) * dsp_mfcc_bands(p);
+}
+
+const char *dsp_mfcc_output_name(int output)
+{
+    return output == DSP_MFCC_OUT_MFCC ? "mfcc" : output == DSP_MFCC_OUT_LOGMEL ? "logmel" : NULL;
+}
+
+int dsp_mfcc_output_index(const char *name)
+{
+    return strcmp(name, "mfcc") == 0     ? DSP_MFCC_OUT_MFCC
+           : strcmp(name, "logmel") == 0 ? DSP_MFCC_OUT_LOGMEL
+                                         : -1;
 }
 
 size_t dsp_mfcc_frames_hop(size_t n_samples, int hop)
@@ -159,14 +188,21 @@ int dsp_mfcc_create(struct dsp_mfcc **out, const struct dsp_mfcc_params *pp, siz
     *out = NULL;
     struct dsp_mfcc_params p = *pp;
     if (!(p.fmax > 0.0)) p.fmax = p.sample_rate / 2.0;
+    /* n_mfcc <= n_mels matters only for MFCCs (log-mel output ignores n_mfcc) */
     if (p.sample_rate <= 0 || p.n_fft < 4 || p.n_fft % 2 || p.n_fft > (1 << 20) || p.hop <= 0 ||
-        p.n_mels <= 0 || p.n_mfcc <= 0 || p.n_mfcc > p.n_mels || !(p.fmin >= 0.0) ||
-        !(p.fmax > p.fmin) || p.fmax > p.sample_rate / 2.0 || !(p.amin > 0.0) || isnan(p.top_db))
+        p.n_mels <= 0 || p.n_mfcc <= 0 || (p.n_mfcc > p.n_mels && p.output == DSP_MFCC_OUT_MFCC) ||
+        !(p.fmin >= 0.0) || !(p.fmax > p.fmin) || p.fmax > p.sample_rate / 2.0 || !(p.amin > 0.0) ||
+        isnan(p.top_db) || !dsp_mfcc_output_name(p.output) || (p.deltas != 0 && p.deltas != 1))
         return err_set(e,
                        "mfcc: invalid parameters (sr %d, n_fft %d, hop %d, n_mels %d, n_mfcc %d, "
-                       "fmin %g, fmax %g, amin %g, top_db %g)",
+                       "fmin %g, fmax %g, amin %g, top_db %g, output %d, deltas %d)",
                        p.sample_rate, p.n_fft, p.hop, p.n_mels, p.n_mfcc, p.fmin, p.fmax, p.amin,
-                       p.top_db);
+                       p.top_db, p.output, p.deltas);
+    if (p.deltas && dsp_mfcc_frames_hop(max_samples, p.hop) < DSP_DELTA_WIDTH)
+        return err_set(e,
+                       "mfcc: deltas need at least %d frames (librosa's width); a clip of %zu "
+                       "samples has %zu: use a longer duration",
+                       DSP_DELTA_WIDTH, max_samples, dsp_mfcc_frames_hop(max_samples, p.hop));
     struct dsp_mfcc *m = calloc(1, sizeof *m);
     if (!m) return err_set(e, "mfcc: out of memory");
     m->p = p;
@@ -250,11 +286,13 @@ static double mel_dot(const float *w, const float *pw, size_t len)
     return (s0 + s1) + (s2 + s3);
 }
 
+static void dct_rows(struct dsp_mfcc *m, size_t T, float *out);
+
 int dsp_mfcc_compute(struct dsp_mfcc *m, const float *y, size_t n, float *out)
 {
     if (n > m->max_samples) return -1;
+    if (m->p.deltas && dsp_mfcc_frames_hop(n, m->p.hop) < DSP_DELTA_WIDTH) return -1;
     const size_t T = dsp_mfcc_frames_hop(n, m->p.hop), nm = (size_t)m->p.n_mels;
-    const size_t nq = (size_t)m->p.n_mfcc;
     const double amin = m->p.amin;
     /* 10 log10(x) as (10 / ln 10) ln(x): glibc's log is faster than log10; the floor is exact */
     const double db_floor = 10.0 * log10(amin), k10 = 10.0 / log(10.0);
@@ -274,6 +312,25 @@ int dsp_mfcc_compute(struct dsp_mfcc *m, const float *y, size_t n, float *out)
         for (size_t i = 0; i < T * nm; i++)
             if (m->db[i] < floor_db) m->db[i] = floor_db;
     }
+    if (m->p.output == DSP_MFCC_OUT_LOGMEL) {
+        for (size_t i = 0; i < T * nm; i++) out[i] = (float)m->db[i];
+    } else {
+        dct_rows(m, T, out);
+    }
+    if (m->p.deltas) {
+        const size_t F = dsp_mfcc_bands(&m->p);
+        for (size_t r = 0; r < F; r++) {
+            dsp_delta_row(out + r * T, T, 1, out + (F + r) * T);
+            dsp_delta_row(out + r * T, T, 2, out + (2 * F + r) * T);
+        }
+    }
+    return 0;
+}
+
+/* The first n_mfcc rows of the orthonormal DCT-II of the dB columns: out [n_mfcc][T]. */
+static void dct_rows(struct dsp_mfcc *m, size_t T, float *out)
+{
+    const size_t nm = (size_t)m->p.n_mels, nq = (size_t)m->p.n_mfcc;
     double *acc = m->acc;
     for (size_t q = 0; q < nq; q++) {
         const double *c = m->dct + q * nm;
@@ -285,7 +342,32 @@ int dsp_mfcc_compute(struct dsp_mfcc *m, const float *y, size_t n, float *out)
         float *o = out + q * T;
         for (size_t t = 0; t < T; t++) o[t] = (float)acc[t];
     }
-    return 0;
+}
+
+/* scipy.signal.savgol_filter(x, 9, polyorder=order, deriv=order, mode='interp'), which is
+ * librosa.feature.delta (docs/mfcc.md §13). Interior frames 4..T-5: the least-squares
+ * derivative over the window k = -4..4, i.e. sum_k c_k x[t+k] with c_k = k/60 (order 1:
+ * slope of the fitted line, sum k^2 = 60) or c_k = (3k^2 - 20)/462 (order 2: twice the k^2
+ * coefficient of the fitted parabola, k^2 orthogonalised against the constant: mean 20/3,
+ * sum (k^2 - 20/3)^2 = 308). Edge frames: 'interp' fits a polynomial of degree `order` to the
+ * first (last) 9 frames and takes its order-th derivative at frames 0..3 (T-4..T-1); that
+ * derivative of a degree-`order` polynomial is a constant, the same least-squares value as
+ * at the window's centre, so the edges repeat frame 4's (T-5's) value. */
+void dsp_delta_row(const float *x, size_t T, int order, float *d)
+{
+    enum { H = DSP_DELTA_WIDTH / 2 };
+    double c[DSP_DELTA_WIDTH];
+    for (int k = -H; k <= H; k++)
+        c[k + H] = order == 1 ? (double)k / 60.0 : (double)(3 * k * k - 20) / 462.0;
+    for (size_t t = H; t + H < T; t++) {
+        double s = 0.0;
+        for (int k = 0; k < DSP_DELTA_WIDTH; k++) s += c[k] * (double)x[t - H + (size_t)k];
+        d[t] = (float)s;
+    }
+    for (size_t t = 0; t < H; t++) {
+        d[t] = d[H];
+        d[T - 1 - t] = d[T - 1 - H];
+    }
 }
 
 const struct dsp_mfcc_params *dsp_mfcc_params(const struct dsp_mfcc *m)

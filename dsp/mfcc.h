@@ -29,7 +29,24 @@ struct dsp_mfcc_params {
     double fmax;     /* sample_rate / 2.0; a value <= 0 also means sample_rate / 2.0 */
     double amin;     /* 1e-10 */
     double top_db;   /* 80 dB; a negative value disables the clamp */
+    int output;      /* DSP_MFCC_OUT_MFCC (0): the DCT'd coefficients; DSP_MFCC_OUT_LOGMEL (1):
+                        the dB matrix itself (librosa power_to_db(melspectrogram(power=2))) */
+    int deltas;      /* 0, or 1: append librosa.feature.delta(X, width=9, order=1) and order=2
+                        (mode 'interp') as planes 2 and 3 (needs at least 9 frames) */
 };
+
+enum { DSP_MFCC_OUT_MFCC = 0, DSP_MFCC_OUT_LOGMEL = 1 };
+enum { DSP_DELTA_WIDTH = 9 }; /* librosa.feature.delta's default width */
+
+/* Rows of one plane: n_mfcc (MFCC) or n_mels (log-mel). */
+size_t dsp_mfcc_bands(const struct dsp_mfcc_params *p);
+/* Planes: 1, or 3 with deltas ([static; delta; delta-delta], each [bands][T]). */
+size_t dsp_mfcc_planes(const struct dsp_mfcc_params *p);
+/* Output rows: planes * bands. */
+size_t dsp_mfcc_rows(const struct dsp_mfcc_params *p);
+/* "mfcc" / "logmel" (NULL for another value), and back (-1 for an unknown name). */
+const char *dsp_mfcc_output_name(int output);
+int dsp_mfcc_output_index(const char *name);
 
 /* librosa's defaults with n_mfcc = 40 (the values in the comments above). */
 void dsp_mfcc_default_params(struct dsp_mfcc_params *p);
@@ -46,10 +63,17 @@ size_t dsp_mfcc_frames_hop(size_t n_samples, int hop);
 /* The same for the default hop 512: 130 for 66150 samples. */
 size_t dsp_mfcc_frames(size_t n_samples);
 
-/* MFCCs of y[0..n): out is [n_mfcc][T] row-major (coefficient-major), T = frames(n), float32.
- * Returns 0, or -1 if n > max_samples (out untouched). */
+/* Features of y[0..n): out is [rows][T] row-major, T = frames(n), float32: plane 0 holds the
+ * MFCCs [n_mfcc][T] (coefficient-major) or the dB matrix [n_mels][T]; with deltas, planes 1
+ * and 2 hold their first and second librosa deltas, computed in double from the float32
+ * plane 0 (docs/mfcc.md §13). Returns 0, or -1 if n > max_samples, or with deltas if T < 9
+ * (out untouched). */
 int dsp_mfcc_compute(struct dsp_mfcc *m, const float *y /* [n] */, size_t n,
-                     float *out /* [n_mfcc][T] */);
+                     float *out /* [rows][T] */);
+
+/* librosa.feature.delta(x, width=9, order, mode='interp') of one row x[0..T), T >= 9, into
+ * d[0..T) (order 1 or 2), in double, stored float32. Exposed for tests. */
+void dsp_delta_row(const float *x, size_t T, int order, float *d);
 
 /* Power spectrum of frame t of y[0..n) (frame t is centred on sample t*hop, zeros outside
  * [0, n)): power[k] = |FFT(window * frame)[k]|^2, k = 0..n_fft/2. Used by compute; exposed

@@ -14,9 +14,10 @@
 #
 #   jobs/bench_extract.sh                                   # data/tess-standin, build/mpi/ser
 #   RANKS="1 2 4" REPEATS=5 jobs/bench_extract.sh /path/to/corpus build-x/mpi/ser
+#   EXTRACT_ARGS="--feature-type logmel --deltas" jobs/bench_extract.sh   # other features
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-case "${1:-}" in -h|--help) sed -n '2,16p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,17p' "$0"; exit 0 ;; esac
 corpus=${1:-$root/data/tess-standin}
 ser=${2:-$root/build/mpi/ser}
 repeats=${REPEATS:-3}
@@ -59,7 +60,7 @@ for np in $ranks_list; do
     rm -f "$work"/rss.* "$work/f.serf"
     t0=$(date +%s.%N)
     if ! mpirun --oversubscribe -np "$np" bash "$work/wrap.sh" "$work/rss" \
-        "$ser" extract --data "$corpus" --out "$work/f.serf" --force > "$work/log" 2>&1; then
+        "$ser" extract --data "$corpus" --out "$work/f.serf" --force ${EXTRACT_ARGS:-} > "$work/log" 2>&1; then
       cat "$work/log" >&2
       echo "bench_extract: ser extract failed with $np rank(s)" >&2
       exit 1

@@ -3,7 +3,8 @@
  *   librosa.feature.mfcc(y=np.pad(librosa.load(FILE, sr=22050, offset=0.5, duration=3.0)[0],
  *                                 (0, 66150 - len(y))), sr=22050, n_mfcc=40)
  * (dsp/features.h, docs/mfcc.md). Default output: CSV on stdout, line i = coefficient i,
- * T comma-separated "%.9g" numbers. --npy writes float32 (n_mfcc, T); --signal writes the
+ * T comma-separated "%.9g" numbers (--feature-type logmel: the dB matrix; --deltas: 3 planes
+ * of rows). --npy writes float32 (rows, T); --signal writes the
  * loaded, resampled, zero-padded float32 signal (for independent reference checks). No MPI.
  */
 #include <stdio.h>
@@ -12,11 +13,16 @@
 #include "mpi/cli.h"
 #include "mpi/commands.h"
 #include "dsp/features.h"
+#include "mpi/dataset.h"
 #include "mpi/npy.h"
 
 struct features_opts {
     char npy[4096], signal[4096];
     struct dsp_features_params p;
+    long n_mfcc;
+    char feature_type[16];
+    long n_mels;
+    int deltas;
 };
 
 #define O(f) CLI_FIELD(struct features_opts, f)
@@ -29,14 +35,19 @@ static const struct cli_opt features_opts[] = {
      "start of the clip in the file", NULL, NULL, 0},
     {"duration", CLI_DOUBLE, O(p.load.duration_s), "3", 1e-3, 3600, NULL, "SECONDS",
      "clip length; shorter clips are zero-padded", NULL, NULL, 0},
+    {"n-mfcc", CLI_LONG, O(n_mfcc), "40", 1, 128, NULL, "N", "MFCC coefficients", NULL, NULL, 0},
+    DIST_FEATURE_OPTS(struct features_opts),
 };
 
 static const struct cli_table features_table = {
     "features",
-    "ser features FILE [--npy OUT.npy] [--signal OUT.npy] [--offset S] [--duration S]",
+    "ser features FILE [--npy OUT.npy] [--signal OUT.npy] [--offset S] [--duration S]\n"
+    "                  [--feature-type mfcc|logmel] [--n-mels N] [--n-mfcc N] [--deltas]",
     "Prints the 40 x T MFCC matrix of one audio file (librosa 0.10: load(sr=22050, "
     "offset=0.5,\nduration=3.0), zero-padded to 3 s, mfcc(n_mfcc=40)) as CSV: line i = "
-    "coefficient i.",
+    "coefficient i.\n--feature-type logmel prints the n_mels x T dB matrix (power_to_db of the "
+    "mel power\nspectrogram, top_db 80); --deltas appends the first and second deltas (librosa\n"
+    "delta, width 9, mode interp) as rows F..2F-1 and 2F..3F-1.",
     features_opts,
     sizeof features_opts / sizeof features_opts[0],
     NULL,
@@ -61,11 +72,13 @@ int cmd_features(int argc, char **argv)
     struct dsp_features *f = NULL;
     float *out = NULL;
     int status = 0;
-    if (dsp_features_create(&f, &o.p, &e)) {
+    o.p.mfcc.n_mfcc = (int)o.n_mfcc;
+    if (dist_features_params_output(&o.p, o.feature_type, o.n_mels, o.deltas, &e) ||
+        dsp_features_create(&f, &o.p, &e)) {
         fprintf(stderr, "ser features: %s\n", e.msg);
         return err_exit_code(&e);
     }
-    const size_t nq = dsp_features_n_mfcc(f), T = dsp_features_frames(f);
+    const size_t nq = dsp_features_rows(f), T = dsp_features_frames(f);
     out = malloc(nq * T * sizeof *out);
     if (!out) {
         fprintf(stderr, "ser features: out of memory\n");

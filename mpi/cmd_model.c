@@ -132,7 +132,7 @@ static int predictor_open(struct predictor *p, const char *path, struct err *e)
     if (dist_state_load(&p->ck, path, NULL, e) || dist_state_model(&p->ck, 1, &p->m, e) ||
         dsp_features_create(&p->fx, &p->ck.params, e))
         return -1;
-    p->C = dsp_features_n_mfcc(p->fx);
+    p->C = dsp_features_rows(p->fx);
     p->T = dsp_features_frames(p->fx);
     if ((int64_t)p->C != p->ck.in_channels || (int64_t)p->T != p->ck.in_len)
         return err_set(e, "%s: model expects %lld x %lld features, the pipeline gives %zu x %zu",

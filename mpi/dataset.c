@@ -170,9 +170,11 @@ static int from_pack(struct dist_dataset *d, const struct dsp_pack *p, const cha
         dsp_pack_get_i64(p, what, "cache_key", &key, e))
         return -1;
     d->cache_key = (uint64_t)key;
-    if (d->n_mfcc != (size_t)d->params.mfcc.n_mfcc)
-        return err_set(e, "%s: features have %zu coefficients but mfcc.n_mfcc is %d", what,
-                       d->n_mfcc, d->params.mfcc.n_mfcc);
+    if (d->n_mfcc != dsp_mfcc_rows(&d->params.mfcc))
+        return err_set(e, "%s: features have %zu rows but the parameters (%s, %d bands%s) give %zu",
+                       what, d->n_mfcc, dsp_mfcc_output_name(d->params.mfcc.output),
+                       (int)dsp_mfcc_bands(&d->params.mfcc),
+                       d->params.mfcc.deltas ? ", deltas" : "", dsp_mfcc_rows(&d->params.mfcc));
     return 0;
 }
 
@@ -208,6 +210,26 @@ void dist_features_params_from(struct dsp_features_params *p, double offset, dou
     p->mfcc.n_mfcc = n_mfcc;
 }
 
+int dist_features_params_output(struct dsp_features_params *p, const char *type, long n_mels,
+                                int deltas, struct err *e)
+{
+    int output = dsp_mfcc_output_index(type);
+    if (output < 0) return err_set(e, "--feature-type: '%s' is neither mfcc nor logmel", type);
+    if (n_mels < 1 || n_mels > 1024) return err_set(e, "--n-mels: %ld is outside 1..1024", n_mels);
+    if (output == DSP_MFCC_OUT_MFCC && p->mfcc.n_mfcc > n_mels)
+        return err_set(e, "--n-mfcc %d exceeds --n-mels %ld: the MFCCs are a DCT of the mel bands",
+                       p->mfcc.n_mfcc, n_mels);
+    p->mfcc.output = output;
+    p->mfcc.n_mels = (int)n_mels;
+    p->mfcc.deltas = deltas != 0;
+    return 0;
+}
+
+size_t dist_dataset_planes(const struct dist_dataset *d)
+{
+    return dsp_mfcc_planes(&d->params.mfcc);
+}
+
 int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b)
 {
     return a->load.offset_s == b->load.offset_s && a->load.duration_s == b->load.duration_s &&
@@ -216,7 +238,8 @@ int dist_params_equal(const struct dsp_features_params *a, const struct dsp_feat
            a->mfcc.hop == b->mfcc.hop && a->mfcc.n_mels == b->mfcc.n_mels &&
            a->mfcc.n_mfcc == b->mfcc.n_mfcc && a->mfcc.fmin == b->mfcc.fmin &&
            a->mfcc.fmax == b->mfcc.fmax && a->mfcc.amin == b->mfcc.amin &&
-           a->mfcc.top_db == b->mfcc.top_db;
+           a->mfcc.top_db == b->mfcc.top_db && a->mfcc.output == b->mfcc.output &&
+           a->mfcc.deltas == b->mfcc.deltas;
 }
 
 int dist_dataset_filter(struct dist_dataset *d, const int *keep, char *const *reason, struct err *e)

@@ -3,7 +3,8 @@
  *
  * Feature file records (format DIST_FEAT_FORMAT; a file of another format is not read):
  *   format          i64  DIST_FEAT_FORMAT
- *   features        f32 [n][n_mfcc][frames]   MFCC matrices, coefficient-major per sample
+ *   features        f32 [n][rows][frames]     feature matrices (dsp_mfcc_compute's layout:
+ *                                             rows = planes * bands, see dsp_mfcc_rows)
  *   labels          i32 [n]                   label 0..8 (dsp_label_names order, dsp/corpora.h)
  *   corpora         i32 [n]                   corpus (enum dsp_corpus_id)
  *   genders         u8  [n]                   'm', 'f' or '?'
@@ -12,6 +13,8 @@
  *   skipped_paths, skipped_reasons  u8 NUL-terminated strings, n_skipped of each
  *   load.offset_s, load.duration_s, mfcc.fmin, mfcc.fmax, mfcc.amin, mfcc.top_db   f64
  *   load.sample_rate, mfcc.sample_rate, mfcc.n_fft, mfcc.hop, mfcc.n_mels, mfcc.n_mfcc i64
+ *   mfcc.output (0 MFCC, 1 log-mel), mfcc.deltas (0/1)   i64, optional: absent in files of
+ *                   earlier format-2 writers, which read as MFCC without deltas
  *   cache_key       i64  hash of (format, parameters, every scanned path with size and mtime)
  * Nothing in the file depends on the number of ranks that wrote it.
  */
@@ -32,14 +35,16 @@
 #define DIST_FEAT_FORMAT 2
 
 struct dist_dataset {
-    size_t n; /* usable samples */
-    size_t n_mfcc, frames;
-    float *x;        /* [n][n_mfcc][frames] */
-    int32_t *label;  /* [n] enum dsp_label */
-    int32_t *corpus; /* [n] enum dsp_corpus_id */
-    char *gender;    /* [n] 'm', 'f', '?' */
-    char **path;     /* [n] */
-    char **speaker;  /* [n] */
+    size_t n;              /* usable samples */
+    size_t n_mfcc, frames; /* n_mfcc: rows of a matrix, dsp_mfcc_rows(&params.mfcc) (the
+                              MFCC count only for MFCCs without deltas); planes: see
+                              dist_dataset_planes */
+    float *x;              /* [n][n_mfcc][frames] */
+    int32_t *label;        /* [n] enum dsp_label */
+    int32_t *corpus;       /* [n] enum dsp_corpus_id */
+    char *gender;          /* [n] 'm', 'f', '?' */
+    char **path;           /* [n] */
+    char **speaker;        /* [n] */
     size_t n_skipped;
     char **skip_path;   /* [n_skipped] */
     char **skip_reason; /* [n_skipped] */
@@ -68,6 +73,40 @@ int dist_dataset_decode(struct dist_dataset *d, const unsigned char *in, size_t 
 void dist_features_params_from(struct dsp_features_params *p, double offset, double duration,
                                int sr, int n_mfcc);
 
+/* The options --feature-type TYPE ("mfcc" or "logmel"), --n-mels N (the filterbank size,
+ * for MFCCs too) and --deltas applied to p (after dist_features_params_from). Returns 0, or -1
+ * with e naming the option and the value (unknown type; --n-mfcc above --n-mels for MFCCs). */
+int dist_features_params_output(struct dsp_features_params *p, const char *type, long n_mels,
+                                int deltas, struct err *e);
+
+/* Option rows shared by the commands that take them: T holds char feature_type[16], long
+ * n_mels and int deltas. */
+#define DIST_FEATURE_OPTS(T)                                                                       \
+    {"feature-type",                                                                               \
+     CLI_STRING,                                                                                   \
+     CLI_FIELD(T, feature_type),                                                                   \
+     "mfcc",                                                                                       \
+     0,                                                                                            \
+     0,                                                                                            \
+     "mfcc|logmel",                                                                                \
+     "TYPE",                                                                                       \
+     "mfcc, or logmel (the mel power spectrogram in dB that the MFCCs are the DCT of)",            \
+     NULL,                                                                                         \
+     NULL,                                                                                         \
+     0},                                                                                           \
+        {"n-mels", CLI_LONG, CLI_FIELD(T, n_mels),                                                 \
+         "128",    1,        1024,                                                                 \
+         NULL,     "N",      "mel bands (the filterbank of the MFCCs too)",                        \
+         NULL,     NULL,     0},                                                                   \
+    {                                                                                              \
+        "deltas", CLI_FLAG, CLI_FIELD(T, deltas), NULL, 0, 0, NULL, NULL,                          \
+            "append first and second deltas (librosa width 9) as planes 2 and 3", NULL, NULL, 0    \
+    }
+
+/* Planes of a sample ([planes][rows / planes][frames]): 1, or 3 with deltas. SpecAugment-like
+ * masks of a band apply to the same row of every plane. */
+size_t dist_dataset_planes(const struct dist_dataset *d);
+
 /* 1 when both parameter sets give identical features. */
 int dist_params_equal(const struct dsp_features_params *a, const struct dsp_features_params *b);
 
@@ -90,7 +129,9 @@ int dist_params_equal(const struct dsp_features_params *a, const struct dsp_feat
         DIST_PARAM_FIELD(T, m, "mfcc.fmin", REC_F64, mfcc.fmin, 0, 1e6, flags),                    \
         DIST_PARAM_FIELD(T, m, "mfcc.fmax", REC_F64, mfcc.fmax, -1e6, 1e6, flags),                 \
         DIST_PARAM_FIELD(T, m, "mfcc.amin", REC_F64, mfcc.amin, 1e-30, 1, flags),                  \
-        DIST_PARAM_FIELD(T, m, "mfcc.top_db", REC_F64, mfcc.top_db, -1e9, 1e9, flags)
+        DIST_PARAM_FIELD(T, m, "mfcc.top_db", REC_F64, mfcc.top_db, -1e9, 1e9, flags),             \
+        DIST_PARAM_FIELD(T, m, "mfcc.output", REC_INT, mfcc.output, 0, 1, (flags) | REC_OPTIONAL), \
+        DIST_PARAM_FIELD(T, m, "mfcc.deltas", REC_BOOL, mfcc.deltas, 0, 1, (flags) | REC_OPTIONAL)
 
 /* n strings as one u8 record of NUL-terminated strings, and back (a malloc'd array of n
  * malloc'd strings, freed with dist_free_strings even after a failure). */

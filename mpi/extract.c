@@ -59,6 +59,11 @@ static uint64_t cache_key(const struct dsp_corpus *c, const struct dsp_features_
                      q->mfcc.n_mels,      q->mfcc.n_mfcc,      (int64_t)c->n};
     fnv(&h, dv, sizeof dv);
     fnv(&h, iv, sizeof iv);
+    /* hashed only when not the default, so MFCC caches of earlier writers stay valid */
+    if (q->mfcc.output != DSP_MFCC_OUT_MFCC || q->mfcc.deltas) {
+        int64_t ov[2] = {q->mfcc.output, q->mfcc.deltas};
+        fnv(&h, ov, sizeof ov);
+    }
     for (size_t i = 0; i < c->n; i++) {
         fnv_file(&h, c->items[i].path);
         fnv_str(&h, c->items[i].speaker);
@@ -199,7 +204,7 @@ static const char *cache_mismatch(const struct dist_dataset *c, const struct job
     struct dsp_features *fx = NULL;
     struct err e = {0};
     if (dsp_features_create(&fx, &j->o->params, &e)) return "its parameters do not build";
-    size_t nm = dsp_features_n_mfcc(fx), nf = dsp_features_frames(fx);
+    size_t nm = dsp_features_rows(fx), nf = dsp_features_frames(fx);
     dsp_features_free(fx);
     if (c->n_mfcc != nm || c->frames != nf) return "its matrices have another shape";
     if (c->n > fl->n || c->n_skipped > fl->n + j->corpus.n_skipped) return "it lists more files";
@@ -353,7 +358,7 @@ static int extract_shard(struct job *j, struct err *e)
     dist_shard(j->fl.n, j->size, j->rank, &j->b, &en);
     j->nloc = en - j->b;
     int rc = dsp_features_create(&fx, &j->o->params, e);
-    j->dim = fx ? dsp_features_n_mfcc(fx) * dsp_features_frames(fx) : 0;
+    j->dim = fx ? dsp_features_rows(fx) * dsp_features_frames(fx) : 0;
     j->x = malloc((j->nloc ? j->nloc : 1) * (j->dim ? j->dim : 1) * sizeof(float));
     j->ok = calloc(j->nloc ? j->nloc : 1, sizeof *j->ok);
     j->why = calloc(j->nloc ? j->nloc : 1, REASON_LEN);
@@ -420,7 +425,7 @@ static int assemble(struct job *j, struct dist_dataset *d, struct err *e)
     size_t good = 0, bad = 0, nscan = j->rank == 0 ? j->corpus.n_skipped : 0;
     for (size_t i = 0; i < fl->n; i++) j->ok[i] ? good++ : bad++;
     d->n = good;
-    d->n_mfcc = (size_t)j->o->params.mfcc.n_mfcc;
+    d->n_mfcc = dsp_mfcc_rows(&j->o->params.mfcc);
     d->frames = j->dim / (d->n_mfcc ? d->n_mfcc : 1);
     d->params = j->o->params;
     d->cache_key = j->key;
@@ -508,6 +513,9 @@ struct extract_cli {
     int force, quiet, ravdess_song;
     double offset, duration;
     long sr, n_mfcc;
+    char feature_type[16];
+    long n_mels;
+    int deltas;
 };
 
 #define X(f) CLI_FIELD(struct extract_cli, f)
@@ -527,6 +535,7 @@ static const struct cli_opt extract_opts[] = {
     {"sr", CLI_LONG, X(sr), "22050", 1000, 768000, NULL, "HZ", "analysis sample rate", NULL, NULL,
      0},
     {"n-mfcc", CLI_LONG, X(n_mfcc), "40", 1, 128, NULL, "N", "MFCC coefficients", NULL, NULL, 0},
+    DIST_FEATURE_OPTS(struct extract_cli),
     {"force", CLI_FLAG, X(force), NULL, 0, 0, NULL, NULL,
      "extract again even if FILE is up to date", NULL, NULL, 0},
     {"quiet", CLI_FLAG, X(quiet), NULL, 0, 0, NULL, NULL, "no progress or summary output", NULL,
@@ -542,7 +551,8 @@ static int extract_check(const void *cfg, struct err *e)
 static const struct cli_table extract_table = {
     "extract",
     "mpirun -np N ser extract --data DIR --out FILE [--force] [--quiet]",
-    "Extracts the 40 x 130 MFCC matrix of every usable file of a corpus (librosa 0.10 "
+    "Extracts the 40 x 130 MFCC matrix (or --feature-type logmel, --deltas) of every usable file "
+    "of a corpus (librosa 0.10 "
     "settings),\nsharded over the MPI ranks, into one compressed, checksummed feature file.",
     extract_opts,
     sizeof extract_opts / sizeof extract_opts[0],
@@ -594,6 +604,11 @@ int cmd_extract(int argc, char **argv)
     o.scan.names.corpus = dsp_corpus_index(c.corpus);
     o.scan.names.ravdess_song = c.ravdess_song;
     dist_features_params_from(&o.params, c.offset, c.duration, (int)c.sr, (int)c.n_mfcc);
+    if (dist_features_params_output(&o.params, c.feature_type, c.n_mels, c.deltas, &e)) {
+        if (dist_comm_rank(comm) == 0) fprintf(stderr, "ser extract: %s\n", e.msg);
+        dist_comm_finalize(comm);
+        return SER_EXIT_INPUT;
+    }
     struct dist_dataset d = {0};
     int rc = dist_extract(comm, &o, &d, &e), code = 0;
     if (rc < 0) {

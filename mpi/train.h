@@ -30,6 +30,9 @@ struct dist_train_cfg {
     char label_map[256];     /* FROM=TO,... (calm=neutral) */
     double offset, duration; /* seconds of each file analysed */
     long sr, n_mfcc;         /* analysis rate, MFCC coefficients */
+    char feature_type[16];   /* mfcc | logmel */
+    long n_mels;             /* mel bands (the MFCCs' filterbank too) */
+    int deltas;              /* append delta and delta-delta planes */
     char cv[16];             /* "" (one split), "loso" or K (folds grouped by speaker) */
     long cv_group;           /* speakers per LOSO fold */
     long val_speakers;       /* hold out N whole training speakers for validation (0: a fraction) */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi/dataset.h"
 #include "mpi/memory.h"
 #include "mpi/train.h"
 #include "nn/model.h"
@@ -108,6 +109,9 @@ static int train_check(const void *cfg, struct err *e)
     }
     if (c->cv[0] && strcmp(c->split, "random") != 0)
         return err_set(e, "--cv and --split %s: a cross-validation makes its own splits", c->split);
+    if (strcmp(c->feature_type, "mfcc") == 0 && c->n_mfcc > c->n_mels)
+        return err_set(e, "--n-mfcc %ld exceeds --n-mels %ld: the MFCCs are a DCT of the mel bands",
+                       c->n_mfcc, c->n_mels);
     if (c->min_lr > c->lr)
         return err_set(e, "--min-lr %g is larger than --lr %g", c->min_lr, c->lr);
     return 0;
@@ -136,6 +140,7 @@ static const struct cli_opt opts[] = {
     {"sr", CLI_LONG, F(sr), "22050", 1000, 768000, NULL, "HZ", "analysis sample rate", NULL,
      NULL, 0},
     {"n-mfcc", CLI_LONG, F(n_mfcc), "40", 1, 128, NULL, "N", "MFCC coefficients", NULL, NULL, 0},
+    DIST_FEATURE_OPTS(struct dist_train_cfg),
     {"out", CLI_STRING, F(out), NULL, 0, 0, NULL, "RUN_DIR",
      "run directory (default: results/<date>-<time>)", NULL, NULL, CLI_RUN_LOCAL},
     {"features", CLI_STRING, F(features), NULL, 0, 0, NULL, "FILE",

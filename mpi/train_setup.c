@@ -555,6 +555,9 @@ static void extract_opts(const struct dist_train_cfg *c, const char **data,
     o->scan.names.corpus = dsp_corpus_index(c->corpus);
     o->scan.names.ravdess_song = c->ravdess_song;
     dist_features_params_from(&o->params, c->offset, c->duration, (int)c->sr, (int)c->n_mfcc);
+    /* cannot fail: train_check and the option table validated the values */
+    struct err ignored = {0};
+    (void)dist_features_params_output(&o->params, c->feature_type, c->n_mels, c->deltas, &ignored);
 }
 
 int dist_train_load_data(struct run *r, uint64_t expect_list, struct err *e)

@@ -26,3 +26,9 @@ target_link_libraries(test_mfcc_npz PRIVATE ser_dist)
 add_test(NAME mfcc_npz
          COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_features_npz.py
                  $<TARGET_FILE:test_mfcc_npz>)
+
+# mfcc_logmel: `ser features --feature-type logmel|mfcc --n-mels N --deltas` vs ref_mfcc.py's
+# log-mel dB matrix and scipy's savgol_filter deltas (librosa.feature.delta), 7 files x 5
+# option sets, 1e-3 max abs; bad option values (tests/test_features_logmel.py).
+add_test(NAME mfcc_logmel
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test_features_logmel.py ${SER_BIN})

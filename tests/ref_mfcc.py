@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import scipy.fft
+import scipy.signal
 
 SR, N_FFT, HOP, N_MELS, N_MFCC = 22050, 2048, 512, 128, 40
 F_SP, MIN_LOG_HZ = 200.0 / 3, 1000.0
@@ -51,18 +52,39 @@ def mel_filterbank(sr=SR, n_fft=N_FFT, n_mels=N_MELS, fmin=0.0, fmax=None):
     return w.astype(np.float32)
 
 
-def mfcc(y, sr=SR, n_mfcc=N_MFCC):
+def logmel_db(y, sr=SR, n_mels=N_MELS, power=2.0):
+    """(T, n_mels) float64: librosa power_to_db(melspectrogram(y, sr, n_fft=2048, hop_length=512,
+    n_mels, power), ref=1, amin=1e-10, top_db=80), time-major (the MFCC's input)."""
     y = np.asarray(y, dtype=np.float32).astype(np.float64)
     T = 1 + len(y) // HOP
     padded = np.pad(y, (N_FFT // 2, N_FFT // 2))
     idx = np.arange(T)[:, None] * HOP + np.arange(N_FFT)[None, :]
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
     X = np.fft.rfft(padded[idx] * window, axis=1)           # (T, 1025) float64
-    P = X.real ** 2 + X.imag ** 2
-    S = P @ mel_filterbank(sr).astype(np.float64).T           # (T, 128)
+    P = np.abs(X) ** power                                   # power=2: |X|^2
+    S = P @ mel_filterbank(sr, n_mels=n_mels).astype(np.float64).T  # (T, n_mels)
     D = 10.0 * np.log10(np.maximum(1e-10, S))
-    D = np.maximum(D, D.max() - 80.0)
+    return np.maximum(D, D.max() - 80.0)
+
+
+def logmel(y, sr=SR, n_mels=N_MELS):
+    """(n_mels, T) float32: the log-mel dB matrix as librosa returns it."""
+    return logmel_db(y, sr, n_mels).T.astype(np.float32)
+
+
+def mfcc(y, sr=SR, n_mfcc=N_MFCC, n_mels=N_MELS):
+    D = logmel_db(y, sr, n_mels)
     return scipy.fft.dct(D, type=2, norm="ortho", axis=1)[:, :n_mfcc].T.astype(np.float32)
+
+
+def with_deltas(X):
+    """[X; delta(X); delta2(X)] as librosa.feature.delta(X, width=9, order=1 / 2, axis=-1,
+    mode='interp') computes them: scipy's Savitzky-Golay filter of polynomial order = derivative
+    order over 9 frames, on the float32 matrix (float32 result, as scipy keeps float32)."""
+    X = np.asarray(X, dtype=np.float32)
+    d1 = scipy.signal.savgol_filter(X, 9, polyorder=1, deriv=1, axis=-1, mode="interp")
+    d2 = scipy.signal.savgol_filter(X, 9, polyorder=2, deriv=2, axis=-1, mode="interp")
+    return np.concatenate([X, d1.astype(np.float32), d2.astype(np.float32)], axis=0)
 
 
 def read_wav(path):

@@ -66,3 +66,18 @@ add_test(NAME train_cv_protocols
          COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_cv.py ${SER_BIN}
                  ${CMAKE_CURRENT_BINARY_DIR}/cv)
 set_tests_properties(train_cv_protocols PROPERTIES ENVIRONMENT "${SER_MPI_ENV}" TIMEOUT 600)
+
+# Feature types through the whole path (tests/test_feature_types_train.py): --feature-type
+# logmel --n-mels 32 --deltas recorded in config.txt, the cache and the checkpoint; `ser
+# predict` equals PyTorch on the cached features with the exported weights; a cache made with
+# other feature parameters is rebuilt, never reused; files without the new records (earlier
+# format-2 writers) read as MFCC without deltas. ~30 s.
+# Files of earlier format-2 writers are made by removing the new records (tests/pack_strip.c).
+add_executable(pack_strip ${CMAKE_CURRENT_SOURCE_DIR}/pack_strip.c)
+target_link_libraries(pack_strip PRIVATE ser_dsp)
+add_test(NAME train_feature_types
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_feature_types_train.py ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/feature_types
+                 $<TARGET_FILE:pack_strip>)
+set_tests_properties(train_feature_types PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 300)

@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct err e = {0};
     dsp_features_default_params(&p);
     FUZZ_CHECK(dsp_features_create(&feat, &p, &e) == 0, "features: %s", e.msg);
-    n_out = dsp_features_n_mfcc(feat) * dsp_features_frames(feat);
+    n_out = dsp_features_rows(feat) * dsp_features_frames(feat);
     mfcc = malloc(n_out * sizeof *mfcc);
     FUZZ_CHECK(mfcc, "out of memory");
     wav_path = fuzz_tmp_track("input.wav");
