@@ -322,7 +322,7 @@ static int make_classes(struct run *r, struct err *e)
 static int check_augment(struct run *r, struct err *e)
 {
     const struct nn_specaug *sa = &r->cfg.spec_augment;
-    r->planes = 1; /* --deltas (another branch) stacks planes: set it here */
+    r->planes = dist_dataset_planes(&r->ds); /* --deltas: [static; delta; delta-delta] */
     size_t F = r->ds.n_mfcc / r->planes, T = r->ds.frames;
     if (sa->nf > 0 && (size_t)sa->f > F)
         return err_set(e,
