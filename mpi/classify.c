@@ -1,6 +1,7 @@
 /* classify.c: normalisation and argmax (see classify.h). */
 #include "mpi/classify.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,34 @@ void dist_normalise(float *x, size_t C, size_t T, const float *mean, const float
 {
     for (size_t c = 0; c < C; c++)
         for (size_t t = 0; t < T; t++) x[c * T + t] = (x[c * T + t] - mean[c]) / std[c];
+}
+
+int dist_norm_mode(const char *s)
+{
+    if (!s || !s[0] || strcmp(s, "global") == 0) return DIST_NORM_GLOBAL;
+    if (strcmp(s, "speaker") == 0) return DIST_NORM_SPEAKER;
+    if (strcmp(s, "utterance") == 0) return DIST_NORM_UTTERANCE;
+    return -1;
+}
+
+void dist_norm_stats(const float *x, size_t dim, const size_t *idx, size_t n, size_t C, size_t T,
+                     float *mean, float *std)
+{
+    for (size_t c = 0; c < C; c++) {
+        double s = 0, ss = 0;
+        for (size_t k = 0; k < n; k++) {
+            const float *v = x + (idx ? idx[k] : k) * dim + c * T;
+            for (size_t t = 0; t < T; t++) s += v[t];
+        }
+        double cnt = (double)n * (double)T, m = s / cnt;
+        for (size_t k = 0; k < n; k++) {
+            const float *v = x + (idx ? idx[k] : k) * dim + c * T;
+            for (size_t t = 0; t < T; t++) ss += (v[t] - m) * (v[t] - m);
+        }
+        double sd = sqrt(ss / cnt);
+        mean[c] = (float)m;
+        std[c] = (float)(sd > 1e-8 ? sd : 1e-8);
+    }
 }
 
 int dist_argmax(const float *p, size_t K)

@@ -11,6 +11,21 @@
 /* x[c][t] = (x[c][t] - mean[c]) / std[c] for an [C][T] matrix (per-coefficient
  * normalisation with the training set's statistics). */
 void dist_normalise(float *x /* [C][T] */, size_t C, size_t T, const float *mean, const float *std);
+
+/* The input normalisations of `ser train --norm` (stored in a checkpoint's norm.mode):
+ *   global     one mean/std per coefficient over all frames of the training files;
+ *   speaker    per speaker: over all frames of all of that speaker's files (training or not;
+ *              labels are never used), so a new speaker needs a batch of their audio
+ *              (`ser predict --norm-from`);
+ *   utterance  per file: over its own frames. */
+enum dist_norm { DIST_NORM_GLOBAL, DIST_NORM_SPEAKER, DIST_NORM_UTTERANCE };
+/* The mode named s ("global", "speaker", "utterance"; NULL or "" is global), or -1. */
+int dist_norm_mode(const char *s);
+/* Per-coefficient mean and population std over all frames of n samples of x (each dim floats,
+ * [C][T]): samples idx[0..n) (idx NULL: 0..n-1), summed in double in that order, so the same
+ * files in the same order give the same bits anywhere; std floored at 1e-8. */
+void dist_norm_stats(const float *x, size_t dim, const size_t *idx, size_t n, size_t C, size_t T,
+                     float *mean, float *std);
 /* Index of the largest of p[0..K) (the first on ties). */
 int dist_argmax(const float *p, size_t K);
 

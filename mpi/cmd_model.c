@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "dsp/features.h"
@@ -93,11 +94,18 @@ static int collect(int argc, char **argv, struct paths *files, struct err *e)
 
 struct predict_cli {
     char model[4096];
+    struct cli_list norm_from;
 };
 
 static const struct cli_opt predict_opts[] = {
     {"model", CLI_STRING, CLI_FIELD(struct predict_cli, model), NULL, 0, 0, NULL, "CKPT",
      "trained model (RUN_DIR/best.ckpt)", NULL, NULL, 0},
+    {"norm-from", CLI_LIST, CLI_FIELD(struct predict_cli, norm_from), NULL, 0, 0, NULL,
+     "DIR|FILE|MANIFEST",
+     "a model trained with --norm speaker: audio of the speaker being predicted (repeatable; "
+     "pooled as one speaker); their features' per-coefficient mean and std normalise the inputs, "
+     "as training did with each speaker's files",
+     NULL, NULL, 0},
 };
 
 static int predict_check(const void *cfg, struct err *e)
@@ -107,26 +115,96 @@ static int predict_check(const void *cfg, struct err *e)
 
 static const struct cli_table predict_table = {
     "predict",
-    "ser predict --model CKPT FILE_OR_DIR...",
+    "ser predict --model CKPT [--norm-from DIR|FILE|MANIFEST]... FILE_OR_DIR...",
     "Prints, for every audio file (directories are searched recursively), the predicted emotion "
     "and\nthe class probabilities as CSV. Files that cannot be read are reported on stderr; the\n"
-    "others still print (exit status 1 if any file failed, 2 if the output cannot be written).",
+    "others still print (exit status 1 if any file failed, 2 if the output cannot be written).\n"
+    "The inputs are normalised as the model was trained (ser info: norm.mode): global with the\n"
+    "training set's statistics, utterance by each file's own, speaker by those of the\n"
+    "--norm-from files (required then: a batch of the new speaker's audio).",
     predict_opts,
-    1,
+    sizeof predict_opts / sizeof predict_opts[0],
     predict_check,
     NULL,
     0};
 
-/* The model and the feature pipeline of a checkpoint. */
+/* The model and the feature pipeline of a checkpoint, and the statistics that normalise its
+ * inputs: the checkpoint's (global), the --norm-from files' (speaker), or each file's own
+ * (utterance, in predict_file). */
 struct predictor {
     struct dist_state ck;
     struct nn_model *m;
     struct dsp_features *fx;
     float *x;
     size_t C, T;
+    int mode;          /* enum dist_norm */
+    float *mean, *std; /* [C] */
 };
 
-static int predictor_open(struct predictor *p, const char *path, struct err *e)
+/* The audio files --norm-from names: directories searched as predict's inputs are, CSV
+ * manifests read as `ser train --data` reads them, other paths taken as files; sorted by path
+ * without repeats (the order training sums a speaker's files in). */
+static int norm_paths(const struct cli_list *l, struct paths *files, struct err *e)
+{
+    for (int i = 0; i < l->n; i++) {
+        const char *a = l->v[i];
+        size_t len = strlen(a);
+        struct stat st;
+        if (len > 4 && strcasecmp(a + len - 4, ".csv") == 0 && stat(a, &st) == 0 &&
+            S_ISREG(st.st_mode)) {
+            struct dsp_corpus c = {0};
+            struct dsp_scan_opts o;
+            dsp_scan_default_opts(&o);
+            o.validate = 0;
+            int rc = dsp_scan(a, &o, &c, e);
+            for (size_t k = 0; rc == 0 && k < c.n; k++)
+                if (paths_push(files, c.items[k].path)) rc = err_set(e, "out of memory");
+            for (size_t k = 0; rc == 0 && k < c.n_skipped; k++)
+                fprintf(stderr, "ser predict: --norm-from: skipped %s: %s\n", c.skipped[k].path,
+                        c.skipped[k].reason);
+            dsp_corpus_free(&c);
+            if (rc) return -1;
+        } else if (collect(1, (char **)&a, files, e)) {
+            return -1;
+        }
+    }
+    if (files->n > 1) qsort(files->v, files->n, sizeof *files->v, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < files->n; i++)
+        if (k && strcmp(files->v[k - 1], files->v[i]) == 0)
+            free(files->v[i]);
+        else
+            files->v[k++] = files->v[i];
+    files->n = k;
+    return 0;
+}
+
+/* --norm speaker: the statistics of the --norm-from files' features, computed as training
+ * computes a speaker's (dist_norm_stats over the files in path order). */
+static int speaker_stats(struct predictor *p, const struct cli_list *from, struct err *e)
+{
+    struct paths files = {0};
+    size_t dim = p->C * p->T, n = 0;
+    float *x = NULL;
+    int rc = norm_paths(from, &files, e);
+    if (rc == 0 && !(x = malloc((files.n ? files.n : 1) * dim * sizeof *x)))
+        rc = err_set(e, "out of memory for the features of %zu --norm-from files", files.n);
+    for (size_t i = 0; rc == 0 && i < files.n; i++) {
+        struct err fe = {0};
+        if (dsp_features_file(p->fx, files.v[i], x + n * dim, &fe) == 0)
+            n++;
+        else
+            fprintf(stderr, "ser predict: --norm-from: skipped %s\n", fe.msg);
+    }
+    if (rc == 0 && n == 0) rc = err_set(e, "--norm-from: no readable audio file");
+    if (rc == 0) dist_norm_stats(x, dim, NULL, n, p->C, p->T, p->mean, p->std);
+    free(x);
+    paths_free(&files);
+    return rc;
+}
+
+static int predictor_open(struct predictor *p, const char *path, const struct cli_list *from,
+                          struct err *e)
 {
     memset(p, 0, sizeof *p);
     if (dist_state_load(&p->ck, path, NULL, e) || dist_state_model(&p->ck, 1, &p->m, e) ||
@@ -137,13 +215,31 @@ static int predictor_open(struct predictor *p, const char *path, struct err *e)
     if ((int64_t)p->C != p->ck.in_channels || (int64_t)p->T != p->ck.in_len)
         return err_set(e, "%s: model expects %lld x %lld features, the pipeline gives %zu x %zu",
                        path, (long long)p->ck.in_channels, (long long)p->ck.in_len, p->C, p->T);
+    p->mode = dist_norm_mode(p->ck.norm);
+    if (p->mode == DIST_NORM_SPEAKER && from->n == 0)
+        return err_set(e,
+                       "%s was trained with --norm speaker: give --norm-from DIR|FILE|MANIFEST "
+                       "with audio of the speaker to predict (their features' mean and std "
+                       "normalise the inputs)",
+                       path);
+    if (p->mode != DIST_NORM_SPEAKER && from->n > 0)
+        return err_set(e,
+                       "--norm-from applies to a model trained with --norm speaker; %s was "
+                       "trained with --norm %s",
+                       path, p->ck.norm);
     p->x = malloc(p->C * p->T * sizeof *p->x);
-    return p->x ? 0 : err_set(e, "out of memory");
+    p->mean = malloc(2 * p->C * sizeof *p->mean);
+    if (!p->x || !p->mean) return err_set(e, "out of memory");
+    p->std = p->mean + p->C;
+    memcpy(p->mean, p->ck.mean, p->C * sizeof *p->mean);
+    memcpy(p->std, p->ck.std, p->C * sizeof *p->std);
+    return p->mode == DIST_NORM_SPEAKER ? speaker_stats(p, from, e) : 0;
 }
 
 static void predictor_close(struct predictor *p)
 {
     free(p->x);
+    free(p->mean);
     dsp_features_free(p->fx);
     nn_model_free(p->m);
     dist_state_free(&p->ck);
@@ -154,7 +250,9 @@ static int predict_file(struct predictor *p, const char *path, float *probs, str
 {
     struct dsp_audio_info info;
     if (dsp_audio_probe(path, &info, e) || dsp_features_file(p->fx, path, p->x, e)) return -1;
-    dist_normalise(p->x, p->C, p->T, p->ck.mean, p->ck.std);
+    if (p->mode == DIST_NORM_UTTERANCE)
+        dist_norm_stats(p->x, p->C * p->T, NULL, 1, p->C, p->T, p->mean, p->std);
+    dist_normalise(p->x, p->C, p->T, p->mean, p->std);
     if (nn_model_forward(p->m, p->x, NULL, 1, NULL, probs) != 0)
         return err_set(e, "%s: the model refused the input", path);
     return 0;
@@ -175,7 +273,8 @@ int cmd_predict(int argc, char **argv)
     struct predictor p;
     struct paths files = {0};
     int status = 0;
-    if (predictor_open(&p, c.model, &e) || collect(argc - pos, argv + pos, &files, &e)) {
+    if (predictor_open(&p, c.model, &c.norm_from, &e) ||
+        collect(argc - pos, argv + pos, &files, &e)) {
         fprintf(stderr, "ser predict: %s\n", e.msg);
         predictor_close(&p);
         paths_free(&files);
@@ -223,8 +322,8 @@ struct export_cli {
 
 static const struct cli_opt export_opts[] = {
     {"npz", CLI_STRING, CLI_FIELD(struct export_cli, npz), NULL, 0, 0, NULL, "OUT.npz",
-     "write the weights (PyTorch state_dict names and shapes), feature_mean, feature_std and "
-     "labels",
+     "write the weights (PyTorch state_dict names and shapes), feature_mean, feature_std, "
+     "feature_norm (global, speaker or utterance) and labels",
      NULL, NULL, 0},
 };
 
@@ -248,7 +347,7 @@ static int export_npz(const struct dist_state *ck, const struct nn_model *m, con
                       struct err *e)
 {
     size_t nt = nn_model_ntensors(m);
-    struct dist_npy_array *a = calloc(nt + 3, sizeof *a);
+    struct dist_npy_array *a = calloc(nt + 4, sizeof *a);
     if (!a) return err_set(e, "out of memory");
     for (size_t i = 0; i < nt; i++) {
         const struct nn_tensor *t = nn_model_tensor(m, i);
@@ -262,7 +361,9 @@ static int export_npz(const struct dist_state *ck, const struct nn_model *m, con
     a[nt] = (struct dist_npy_array){"feature_mean", "<f4", 1, {C}, ck->mean};
     a[nt + 1] = (struct dist_npy_array){"feature_std", "<f4", 1, {C}, ck->std};
     a[nt + 2] = (struct dist_npy_array){"labels", "<U", 1, {(size_t)ck->cls.n}, ck->cls.name};
-    int rc = dist_npz_write(path, nt + 3, a, e);
+    const char *norm[1] = {ck->norm};
+    a[nt + 3] = (struct dist_npy_array){"feature_norm", "<U", 0, {0}, norm};
+    int rc = dist_npz_write(path, nt + 4, a, e);
     free(a);
     return rc;
 }

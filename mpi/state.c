@@ -184,6 +184,7 @@ static const struct dist_rfield fields[] = {
     {"n_classes", REC_I64, S(n_classes), 2, DSP_N_LABELS, 0, 0, REC_MATCH, NULL, "classes"},
     {"classes", REC_CUSTOM, 0, 0, 0, 0, 0, REC_MATCH, &classes, NULL},
     DIST_PARAM_FIELDS(struct dist_state, params, REC_MATCH),
+    {"norm.mode", REC_STR, S(norm), 0, 16, 0, 0, REC_MATCH | REC_OPTIONAL, NULL, "input normalisation (--norm; absent: global)"},
     {"norm.mean", REC_F32V, S(mean), 0, 0, S(in_channels), 0, REC_MATCH, NULL, NULL},
     {"norm.std", REC_F32V, S(std), 0, 0, S(in_channels), 0, REC_MATCH, NULL, NULL},
     {"nparams", REC_I64, S(nparams), 1, 1e10, 0, 0, REC_MATCH, NULL, "parameters"},
@@ -250,6 +251,8 @@ int dist_state_save(const struct dist_state *s, const struct nn_model *m, int mo
 /* Checks between fields that the table's ranges cannot express. */
 static int cross_check(const struct dist_state *s, int has_train, const char *what, struct err *e)
 {
+    if (dist_norm_mode(s->norm) < 0)
+        return err_set(e, "%s: norm.mode '%s' is not global, speaker or utterance", what, s->norm);
     for (int64_t i = 0; i < s->in_channels; i++)
         if (!(s->std[i] > 0))
             return err_set(e, "%s: norm.std[%lld] is not > 0", what, (long long)i);
@@ -277,6 +280,13 @@ static int from_pack(struct dist_state *s, const struct dsp_pack *p, const char 
     struct ctx c = {NULL, NULL};
     int train = dsp_pack_find(p, "adam.m") != NULL;
     int rc = dist_rec_load(p, what, fields, NFIELDS, s, train ? 0 : REC_TRAIN, &c, e);
+    if (rc == 0 && !s->norm) { /* written before --norm: the global normalisation */
+        s->norm = malloc(sizeof "global");
+        if (s->norm)
+            memcpy(s->norm, "global", sizeof "global");
+        else
+            rc = err_set(e, "%s: out of memory", what);
+    }
     if (rc == 0) rc = cross_check(s, train, what, e);
     nn_model_free(c.owned);
     if (has_train) *has_train = train;

@@ -49,7 +49,9 @@ struct dist_state {
     int64_t in_channels, in_len, n_classes;
     struct dist_classes cls; /* the n_classes classes (label names, in label order) */
     struct dsp_features_params params;
-    float *mean, *std; /* [in_channels] normalisation (training set) */
+    char *norm;        /* input normalisation: "global", "speaker", "utterance" (--norm) */
+    float *mean, *std; /* [in_channels] global normalisation (training set); 0 and 1 for
+                          speaker and utterance, whose statistics come from the inputs */
     int64_t nparams;
     float *weights; /* [nparams], flat in the model's tensor order */
     /* training state (REC_TRAIN fields; absent from best.ckpt) */

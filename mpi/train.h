@@ -38,6 +38,7 @@ struct dist_train_cfg {
     long val_speakers;       /* hold out N whole training speakers for validation (0: a fraction) */
     long ranks_per_fold;     /* folds run in parallel on groups of R ranks (0: all ranks) */
     char class_weight[16];   /* none | balanced */
+    char norm[16];           /* global | speaker | utterance (mpi/classify.h) */
     char out[4096];          /* run directory */
     char features[4096]; /* feature cache file ("": beside the first --data, see train_setup.c) */
     char model[4096];    /* model spec (or a file holding one) */

@@ -141,6 +141,10 @@ static const struct cli_opt opts[] = {
      NULL, 0},
     {"n-mfcc", CLI_LONG, F(n_mfcc), "40", 1, 128, NULL, "N", "MFCC coefficients", NULL, NULL, 0},
     DIST_FEATURE_OPTS(struct dist_train_cfg),
+    {"norm", CLI_STRING, F(norm), "global", 0, 0, "global|speaker|utterance", "KIND",
+     "input normalisation per coefficient: global (training set's mean/std), speaker (each "
+     "speaker's own files, test speakers' too: predict needs --norm-from) or utterance (each "
+     "file's own frames)", NULL, NULL, 0},
     {"out", CLI_STRING, F(out), NULL, 0, 0, NULL, "RUN_DIR",
      "run directory (default: results/<date>-<time>)", NULL, NULL, CLI_RUN_LOCAL},
     {"features", CLI_STRING, F(features), NULL, 0, 0, NULL, "FILE",

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "mpi/csv.h"
 #include "mpi/extract.h"
 #include "mpi/memory.h"
+#include "mpi/npy.h"
 #include "mpi/progress.h"
 #include "mpi/train_run.h"
 #include "nn/gemm.h"
@@ -234,29 +236,83 @@ static int load_resume(struct run *r, const char *path, struct dist_state *ck, s
     return rc;
 }
 
-/* Per-coefficient mean and std (population) over all frames of the training samples, in
- * double and in sample order: every rank computes the same bits from the same data without
- * communicating. Then every sample is normalised in place. */
-static void normalise(struct run *r)
+/* A speaker that the scan could not name ("corpus:unknown"). */
+static int unknown_speaker(const char *s)
 {
-    size_t C = r->ds.n_mfcc, T = r->ds.frames, n = r->cnt[DIST_TRAIN];
-    for (size_t c = 0; c < C; c++) {
-        double s = 0, ss = 0;
-        for (size_t k = 0; k < n; k++) {
-            const float *x = r->ds.x + r->idx[DIST_TRAIN][k] * r->dim + c * T;
-            for (size_t t = 0; t < T; t++) s += x[t];
+    const char *id = strchr(s, ':');
+    return strcasecmp(id ? id + 1 : s, "unknown") == 0;
+}
+
+/* --norm speaker: each speaker's files normalised by the statistics of all of that speaker's
+ * files (every subset: a test speaker's own unlabelled audio). Files of unknown speakers
+ * are refused rather than pooled into one pseudo-speaker. */
+static int normalise_speakers(struct run *r, struct err *e)
+{
+    size_t C = r->ds.n_mfcc, T = r->ds.frames, n = r->ds.n, ns = 0;
+    for (size_t i = 0; i < n; i++)
+        if (unknown_speaker(r->ds.speaker[i])) {
+            size_t k = 0;
+            for (size_t j = i; j < n; j++) k += (size_t)unknown_speaker(r->ds.speaker[j]);
+            return err_set(e,
+                           "--norm speaker: %zu file%s without a known speaker (e.g. %s): name "
+                           "their speakers in a manifest's speaker column, or use --norm "
+                           "utterance",
+                           k, k == 1 ? "" : "s", r->ds.path[i]);
         }
-        double cnt = (double)n * (double)T, m = s / cnt;
-        for (size_t k = 0; k < n; k++) {
-            const float *x = r->ds.x + r->idx[DIST_TRAIN][k] * r->dim + c * T;
-            for (size_t t = 0; t < T; t++) ss += (x[t] - m) * (x[t] - m);
-        }
-        double sd = sqrt(ss / cnt);
-        r->st.mean[c] = (float)m;
-        r->st.std[c] = (float)(sd > 1e-8 ? sd : 1e-8);
+    char **u = dist_speakers(n, r->ds.speaker, &ns);
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    float *m = malloc(2 * C * sizeof *m);
+    if (!u || !idx || !m) return free(u), free(idx), free(m), err_set(e, "out of memory");
+    for (size_t s = 0; s < ns; s++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(r->ds.speaker[i], u[s]) == 0) idx[k++] = i;
+        dist_norm_stats(r->ds.x, r->dim, idx, k, C, T, m, m + C);
+        for (size_t j = 0; j < k; j++) dist_normalise(r->ds.x + idx[j] * r->dim, C, T, m, m + C);
     }
-    for (size_t i = 0; i < r->ds.n; i++)
-        dist_normalise(r->ds.x + i * r->dim, C, T, r->st.mean, r->st.std);
+    free(u), free(idx), free(m);
+    return 0;
+}
+
+/* SER_DUMP_INPUTS=FILE.npy (a test hook, rank 0): every sample as the model sees it, after
+ * the normalisation, float32 [n][n_mfcc][frames] in the order of split.csv. */
+static int dump_inputs(const struct run *r, struct err *e)
+{
+    const char *path = getenv("SER_DUMP_INPUTS");
+    if (!path || !path[0] || r->rank != 0) return 0;
+    size_t shape[3] = {r->ds.n, r->ds.n_mfcc, r->ds.frames};
+    return dist_npy_write(path, "<f4", 3, shape, r->ds.x, e);
+}
+
+/* --norm: the statistics and the normalisation of every sample, in place, in double and in
+ * sample order: every rank computes the same bits from the same data without communicating.
+ * global: per coefficient over all frames of the training samples (st.mean, st.std); speaker
+ * and utterance: per speaker / per file (st.mean 0, st.std 1: nothing left to apply). */
+static int normalise(struct run *r, struct err *e)
+{
+    size_t C = r->ds.n_mfcc, T = r->ds.frames;
+    int mode = dist_norm_mode(r->cfg.norm);
+    r->st.norm = r->cfg.norm;
+    if (mode == DIST_NORM_GLOBAL) {
+        dist_norm_stats(r->ds.x, r->dim, r->idx[DIST_TRAIN], r->cnt[DIST_TRAIN], C, T, r->st.mean,
+                        r->st.std);
+        for (size_t i = 0; i < r->ds.n; i++)
+            dist_normalise(r->ds.x + i * r->dim, C, T, r->st.mean, r->st.std);
+        return dump_inputs(r, e);
+    }
+    for (size_t c = 0; c < C; c++) r->st.mean[c] = 0, r->st.std[c] = 1;
+    if (mode == DIST_NORM_SPEAKER) {
+        if (normalise_speakers(r, e)) return -1;
+    } else {
+        float *m = malloc(2 * C * sizeof *m);
+        if (!m) return err_set(e, "out of memory");
+        for (size_t i = 0; i < r->ds.n; i++) {
+            dist_norm_stats(r->ds.x + i * r->dim, r->dim, NULL, 1, C, T, m, m + C);
+            dist_normalise(r->ds.x + i * r->dim, C, T, m, m + C);
+        }
+        free(m);
+    }
+    return dump_inputs(r, e);
 }
 
 /* --labels and --label-map applied to every file: files of other labels leave the dataset
@@ -471,8 +527,8 @@ static int restore(struct run *r, const struct dist_state *ck, const char *what,
     const char *field = dist_state_mismatch(ck, &r->st);
     if (field)
         return err_set(e,
-                       "%s: its %s differs from this run's (model, features, corpus and split "
-                       "must be those the run started with)",
+                       "%s: its %s differs from this run's (model, features, --norm, corpus and "
+                       "split must be those the run started with)",
                        what, field);
     if (ck->epoch > r->cfg.epochs)
         return err_set(e, "%s: already trained %lld epochs, more than --epochs %ld", what,
@@ -589,7 +645,7 @@ static int prepare(struct run *r, const char *resume, struct dist_state *ck, str
     if (rc == 0) rc = check_augment(r, e);
     if (rc == 0) rc = split_data(r, e);
     if (rc == 0) rc = init_state(r, resume[0] ? ck->spec : NULL, e);
-    if (rc == 0) normalise(r);
+    if (rc == 0) rc = normalise(r, e);
     if (rc == 0) rc = plan_buffers(r, e);
     if (rc == 0 && resume[0]) rc = restore(r, ck, resume, e);
     if (dist_agree(r->comm, rc ? err_exit_code(e) : 0, e)) return -1;

@@ -81,3 +81,14 @@ add_test(NAME train_feature_types
                  $<TARGET_FILE:pack_strip>)
 set_tests_properties(train_feature_types PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
                      FIXTURES_REQUIRED corpus10 TIMEOUT 300)
+
+# --norm global|speaker|utterance and `ser predict --norm-from` (issue 12): the inputs the
+# trainer feeds the model (SER_DUMP_INPUTS) against numpy's per-training-set / per-speaker /
+# per-file normalisation of the feature cache, <= 1e-6; the checkpoint, `ser info` and the
+# export; predict on the test speaker's files (--norm-from a manifest or a folder) reproduces
+# the run's confusion.tsv; refusals (tests/test_norm.py's header). ~40 s.
+add_test(NAME train_norm_modes
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/test_norm.py ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/norm)
+set_tests_properties(train_norm_modes PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 600)

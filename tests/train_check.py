@@ -126,7 +126,8 @@ def check_run(ser, run, features):
     check(list(z["labels"]) == LABELS, "exported labels")
     model = build_model(summary["model"], in_channels=40, n_classes=7)
     model.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files
-                           if k not in ("feature_mean", "feature_std", "labels")}, strict=True)
+                           if k not in ("feature_mean", "feature_std", "feature_norm", "labels")},
+                          strict=True)
     model.eval()
     f = read_pack(features, kind="FEAT")
     index = {p: i for i, p in enumerate(strings(f["paths"]))}
@@ -196,7 +197,7 @@ def compare(work):
         other = np.load(os.path.join(work, f"step{np_}.npz"))
         check(sorted(other.files) == sorted(ref.files), f"np={np_}: other tensors in the export")
         for k in ref.files:
-            if k == "labels":
+            if k in ("labels", "feature_norm"):
                 continue
             rel = rel_l2(other[k], ref[k])
             worst_step = max(worst_step, rel)
