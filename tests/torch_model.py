@@ -8,7 +8,12 @@ Input (B, C, T) as Conv1d; between conv and LSTM the tensor goes through
 x.permute(0, 2, 1) into nn.LSTM(batch_first=True); the LSTM output is the last hidden state
 (default) or the mean over time (lstm:H:mean). forward() returns logits.
 
+batchnorm: bnK = nn.BatchNorm1d(C) (eps 1e-5, momentum 0.1) on a sequence (B, C, T) or a
+vector (B, N): bnK.weight, bnK.bias, buffers bnK.running_mean, bnK.running_var,
+bnK.num_batches_tracked.
+
 Spec tokens: conv1d:OUT:K[:PAD] relu maxpool:K lstm:H[:last|:mean] dropout:P dense:N flatten
+batchnorm
 (a string, or the path of a file containing one; '#' comments allowed in files).
 """
 import os
@@ -32,7 +37,7 @@ class SpecModel(nn.Module):
     def __init__(self, spec=DEFAULT_SPEC, in_channels=40, n_classes=7, in_len=130):
         super().__init__()
         self.ops = []
-        count = {"conv": 0, "lstm": 0, "fc": 0}
+        count = {"conv": 0, "lstm": 0, "fc": 0, "bn": 0}
         seq, C, T = True, in_channels, in_len
         for i, tok in enumerate(spec_tokens(spec), 1):
             f = tok.split(":")
@@ -89,6 +94,13 @@ class SpecModel(nn.Module):
                 setattr(self, name, nn.Linear(C, n))
                 self.ops.append(("fc", name))
                 C = n
+            elif kind == "batchnorm":
+                if args:
+                    bad("batchnorm takes no arguments")
+                count["bn"] += 1
+                name = f"bn{count['bn']}"
+                setattr(self, name, nn.BatchNorm1d(C))
+                self.ops.append(("bn", name))
             elif kind == "flatten":
                 if not seq:
                     bad("flatten needs a sequence input")
@@ -102,7 +114,7 @@ class SpecModel(nn.Module):
     def forward(self, x):  # x: (B, C, T) -> logits (B, n_classes)
         for op in self.ops:
             kind = op[0]
-            if kind in ("conv", "fc"):
+            if kind in ("conv", "fc", "bn"):
                 x = getattr(self, op[1])(x)
             elif kind == "relu":
                 x = F.relu(x)
