@@ -135,9 +135,10 @@ static int reduce_gradient_exact(struct run *r, const size_t *batch, size_t Bb, 
     int stop = x[X_STOP] != 0;
     if (dist_exact_agree(&r->exact, r->comm, nmb, &stop, e) != 0) {
         long s = r->exact.bad_seg;
-        r->bad_what = s >= 0 && (size_t)s < nn_model_ntensors(r->model)
-                          ? nn_model_tensor(r->model, (size_t)s)->name
-                          : "the gradients";
+        size_t nt = nn_model_ntensors(r->model);
+        r->bad_what = s >= 0 && (size_t)s < nt ? nn_model_tensor(r->model, (size_t)s)->name
+                      : s >= 0 && ns           ? "the batchnorm statistics"
+                                               : "the gradients";
         return 0;
     }
     for (size_t k = mb; k < me; k++) dist_exact_add(&r->exact, r->mb_grads + (k - mb) * nv);

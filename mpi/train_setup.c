@@ -333,7 +333,9 @@ static int check_memory(const struct run *r, const char *spec_text, struct err *
     double mb = 0;
     if (r->cfg.deterministic) {
         double nmb = ceil((double)B / (double)r->cfg.micro_batch);
-        mb = ceil(nmb / r->size) * p;
+        /* a micro-batch term: its gradient and its batchnorm statistics (nn/model.h) */
+        double stats = (double)(c.grads_bytes - c.params_bytes) - NN_GRAD_EXTRA * 4.0;
+        mb = ceil(nmb / r->size) * (p + stats);
     }
     double need = (double)c.total_bytes + 3 * p + mb + feat + (double)B * (double)r->dim * 4;
     char detail[256], a[32], b[32], f[32];
