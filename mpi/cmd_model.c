@@ -346,25 +346,36 @@ static const struct cli_table export_table = {
 static int export_npz(const struct dist_state *ck, const struct nn_model *m, const char *path,
                       struct err *e)
 {
-    size_t nt = nn_model_ntensors(m);
-    struct dist_npy_array *a = calloc(nt + 4, sizeof *a);
-    if (!a) return err_set(e, "out of memory");
-    for (size_t i = 0; i < nt; i++) {
-        const struct nn_tensor *t = nn_model_tensor(m, i);
+    size_t nt = nn_model_ntensors(m), nr = ck->running ? nn_model_nrunning_tensors(m) : 0;
+    struct dist_npy_array *a = calloc(nt + nr + 4, sizeof *a);
+    int64_t *counts = calloc(nr ? nr : 1, sizeof *counts);
+    if (!a || !counts) {
+        free(a), free(counts);
+        return err_set(e, "out of memory");
+    }
+    for (size_t i = 0; i < nt + nr; i++) {
+        const struct nn_tensor *t =
+            i < nt ? nn_model_tensor(m, i) : nn_model_running_tensor(m, i - nt);
+        const float *v = (i < nt ? ck->weights : ck->running) + t->offset;
         a[i].name = t->name;
         a[i].dtype = "<f4";
         a[i].ndim = t->ndim;
         for (int k = 0; k < t->ndim; k++) a[i].shape[k] = t->shape[k];
-        a[i].data = ck->weights + t->offset;
+        a[i].data = v;
+        if (i >= nt && strstr(t->name, "num_batches_tracked")) { /* int64 in PyTorch */
+            counts[i - nt] = (int64_t)v[0];
+            a[i].dtype = "<i8";
+            a[i].data = &counts[i - nt];
+        }
     }
-    size_t C = (size_t)ck->in_channels;
-    a[nt] = (struct dist_npy_array){"feature_mean", "<f4", 1, {C}, ck->mean};
-    a[nt + 1] = (struct dist_npy_array){"feature_std", "<f4", 1, {C}, ck->std};
-    a[nt + 2] = (struct dist_npy_array){"labels", "<U", 1, {(size_t)ck->cls.n}, ck->cls.name};
+    size_t C = (size_t)ck->in_channels, n = nt + nr;
+    a[n] = (struct dist_npy_array){"feature_mean", "<f4", 1, {C}, ck->mean};
+    a[n + 1] = (struct dist_npy_array){"feature_std", "<f4", 1, {C}, ck->std};
+    a[n + 2] = (struct dist_npy_array){"labels", "<U", 1, {(size_t)ck->cls.n}, ck->cls.name};
     const char *norm[1] = {ck->norm};
-    a[nt + 3] = (struct dist_npy_array){"feature_norm", "<U", 0, {0}, norm};
-    int rc = dist_npz_write(path, nt + 4, a, e);
-    free(a);
+    a[n + 3] = (struct dist_npy_array){"feature_norm", "<U", 0, {0}, norm};
+    int rc = dist_npz_write(path, n + 4, a, e);
+    free(a), free(counts);
     return rc;
 }
 

@@ -172,6 +172,101 @@ static void tensors_print(FILE *out, const struct dist_rfield *f, const void *ba
 static const struct dist_rcustom tensors = {tensors_save, tensors_load, NULL, tensors_print,
                                             tensors_free};
 
+/* ---- running buffers (batchnorm statistics): records "<param. or best.><state_dict name>",
+ * PyTorch's shapes; none for a model without them ---- */
+
+/* "param." of "param.buffers": the prefix the records share with the weights. */
+static void run_prefix(const struct dist_rfield *f, char *buf, size_t cap)
+{
+    const char *dot = strchr(f->name, '.');
+    snprintf(buf, cap, "%.*s", (int)(dot ? dot - f->name + 1 : 0), f->name);
+}
+
+static int running_save(struct dsp_pack *p, const struct dist_rfield *f, const void *base,
+                        void *vctx, struct err *e)
+{
+    const struct nn_model *m = ((struct ctx *)vctx)->model;
+    const float *flat = *(float *const *)((const char *)base + f->offset);
+    char pre[16];
+    run_prefix(f, pre, sizeof pre);
+    for (size_t i = 0; flat && i < nn_model_nrunning_tensors(m); i++) {
+        const struct nn_tensor *t = nn_model_running_tensor(m, i);
+        char name[256];
+        uint64_t dims[4];
+        for (int k = 0; k < t->ndim; k++) dims[k] = t->shape[k];
+        snprintf(name, sizeof name, "%s%s", pre, t->name);
+        if (dsp_pack_add(p, name, DSP_PACK_F32, t->ndim, dims, flat + t->offset, e)) return -1;
+    }
+    return 0;
+}
+
+/* One running buffer: finite; a variance or a count not negative. */
+static int running_valid(const struct nn_tensor *t, const float *v, const char *what,
+                         const char *name, struct err *e)
+{
+    int nonneg = strstr(t->name, "running_var") || strstr(t->name, "num_batches_tracked");
+    for (size_t k = 0; k < t->size; k++)
+        if (!isfinite(v[k]) || (nonneg && v[k] < 0))
+            return err_set(e, "%s: %s[%zu] = %g is not %s", what, name, k, (double)v[k],
+                           nonneg ? "finite and >= 0" : "finite");
+    return 0;
+}
+
+static int running_load(const struct dsp_pack *p, const char *what, const struct dist_rfield *f,
+                        void *base, void *vctx, struct err *e)
+{
+    struct ctx *c = vctx;
+    struct dist_state *s = base;
+    char pre[16], name[256];
+    if (load_model(s, what, c, p->len, e)) return -1;
+    const struct nn_model *m = c->model;
+    s->nrunning = (int64_t)nn_model_nrunning(m);
+    if (s->nrunning == 0) return 0;
+    run_prefix(f, pre, sizeof pre);
+    snprintf(name, sizeof name, "%s%s", pre, nn_model_running_tensor(m, 0)->name);
+    if ((f->flags & REC_TRAIN) && !dsp_pack_find(p, name)) return 0; /* model-only file */
+    float *flat = malloc((size_t)s->nrunning * sizeof *flat);
+    if (!flat) return err_set(e, "%s: out of memory", what);
+    *(float **)((char *)base + f->offset) = flat;
+    for (size_t i = 0; i < nn_model_nrunning_tensors(m); i++) {
+        const struct nn_tensor *t = nn_model_running_tensor(m, i);
+        snprintf(name, sizeof name, "%s%s", pre, t->name);
+        const struct dsp_pack_rec *r = dsp_pack_need(p, what, name, DSP_PACK_F32, t->size, e);
+        if (!r) return -1;
+        if (r->ndim != t->ndim) return err_set(e, "%s: tensor %s has the wrong rank", what, name);
+        for (int k = 0; k < t->ndim; k++)
+            if (r->dims[k] != t->shape[k])
+                return err_set(e, "%s: tensor %s dimension %d is %llu, the spec says %zu", what,
+                               name, k, (unsigned long long)r->dims[k], t->shape[k]);
+        memcpy(flat + t->offset, r->data, t->size * sizeof *flat);
+        if (running_valid(t, flat + t->offset, what, name, e)) return -1;
+    }
+    return 0;
+}
+
+static void running_print(FILE *out, const struct dist_rfield *f, const void *base, void *vctx)
+{
+    const struct nn_model *m = ((struct ctx *)vctx)->model;
+    const float *flat = *(float *const *)((const char *)base + f->offset);
+    if (!nn_model_nrunning_tensors(m)) return; /* no running buffers: nothing to say */
+    if (!flat) {
+        fprintf(out, "  %-24s (absent)\n", f->name);
+        return;
+    }
+    fprintf(out, "  %-24s %zu running buffers:", f->name, nn_model_nrunning_tensors(m));
+    for (size_t i = 0; i < nn_model_nrunning_tensors(m); i++) {
+        const struct nn_tensor *t = nn_model_running_tensor(m, i);
+        fprintf(out, "%s %s[", i ? "," : "", t->name);
+        for (int k = 0; k < t->ndim; k++) fprintf(out, "%s%zu", k ? "," : "", t->shape[k]);
+        fputc(']', out);
+        if (t->size == 1) fprintf(out, "=%g", (double)flat[t->offset]);
+    }
+    fputc('\n', out);
+}
+
+static const struct dist_rcustom running = {running_save, running_load, NULL, running_print,
+                                            tensors_free};
+
 /* ---- the table ---- */
 
 /* clang-format off */
@@ -189,7 +284,9 @@ static const struct dist_rfield fields[] = {
     {"norm.std", REC_F32V, S(std), 0, 0, S(in_channels), 0, REC_MATCH, NULL, NULL},
     {"nparams", REC_I64, S(nparams), 1, 1e10, 0, 0, REC_MATCH, NULL, "parameters"},
     {"param.", REC_CUSTOM, S(weights), 0, 0, 0, 0, 0, &tensors, NULL},
+    {"param.buffers", REC_CUSTOM, S(running), 0, 0, 0, 0, 0, &running, NULL},
     {"best.", REC_CUSTOM, S(best), 0, 0, 0, 0, REC_TRAIN, &tensors, NULL},
+    {"best.buffers", REC_CUSTOM, S(best_running), 0, 0, 0, 0, REC_TRAIN, &running, NULL},
     {"adam.m", REC_F32V, S(adam.m), 0, 0, S(nparams), 0, REC_TRAIN, NULL, NULL},
     {"adam.v", REC_F32V, S(adam.v), 0, 0, S(nparams), 0, REC_TRAIN, NULL, NULL},
     {"adam.t", REC_U64, S(adam.t), 0, 1e15, 0, 0, REC_TRAIN, NULL, "optimizer steps taken"},
@@ -240,7 +337,10 @@ int dist_state_save(const struct dist_state *s, const struct nn_model *m, int mo
     struct ctx c = {m, NULL};
     struct dist_state tmp = *s, *src = &tmp;
     tmp.format = DIST_CKPT_FORMAT; /* whatever the caller's state says: this ser writes it */
-    if (model_only) tmp.weights = s->best; /* best.ckpt: the best weights, no training state */
+    if (model_only) { /* best.ckpt: the best weights (and their statistics), no training state */
+        tmp.weights = s->best;
+        tmp.running = s->best_running;
+    }
     struct dsp_pack p = {0};
     int rc = dist_rec_save(&p, fields, NFIELDS, src, model_only ? REC_TRAIN : 0, &c, e);
     if (rc == 0) rc = dsp_pack_write(&p, path, DIST_CKPT_KIND, DSP_PACK_ENTROPY, e);
@@ -257,7 +357,7 @@ static int cross_check(const struct dist_state *s, int has_train, const char *wh
         if (!(s->std[i] > 0))
             return err_set(e, "%s: norm.std[%lld] is not > 0", what, (long long)i);
     if (!has_train) return 0;
-    if (!s->best || !s->adam.m || !s->adam.v || !s->hist)
+    if (!s->best || !s->adam.m || !s->adam.v || !s->hist || (s->nrunning && !s->best_running))
         return err_set(e, "%s: training state incomplete (best weights, moments, history)", what);
     if (s->stopper.best_epoch >= s->epoch + (s->batch > 0))
         return err_set(e, "%s: best epoch %d is not before the position (epoch %lld)", what,
@@ -328,7 +428,8 @@ const char *dist_state_mismatch(const struct dist_state *a, const struct dist_st
 int dist_state_restore(struct dist_state *dst, const struct dist_state *src, size_t hist_rows,
                        struct err *e)
 {
-    if (src->nparams != dst->nparams || (size_t)src->epoch > hist_rows)
+    if (src->nparams != dst->nparams || src->nrunning != dst->nrunning ||
+        (size_t)src->epoch > hist_rows)
         return err_set(e, "the checkpoint does not fit this run (%lld parameters, %lld epochs)",
                        (long long)src->nparams, (long long)src->epoch);
     size_t np = (size_t)dst->nparams;
@@ -336,6 +437,10 @@ int dist_state_restore(struct dist_state *dst, const struct dist_state *src, siz
     memcpy(dst->best, src->best, np * sizeof(float));
     memcpy(dst->adam.m, src->adam.m, np * sizeof(float));
     memcpy(dst->adam.v, src->adam.v, np * sizeof(float));
+    if (dst->nrunning) {
+        memcpy(dst->running, src->running, (size_t)dst->nrunning * sizeof(float));
+        memcpy(dst->best_running, src->best_running, (size_t)dst->nrunning * sizeof(float));
+    }
     memcpy(dst->hist, src->hist, (size_t)src->epoch * DIST_H_COLS * sizeof(double));
     /* every scalar of the training state, as the table lists them */
     for (size_t i = 0; i < NFIELDS; i++) {
@@ -372,5 +477,6 @@ int dist_state_model(const struct dist_state *s, size_t max_batch, struct nn_mod
                                   (size_t)s->n_classes, max_batch, e))
         return -1;
     memcpy(nn_model_params(*m), s->weights, (size_t)s->nparams * sizeof(float));
+    if (s->nrunning) memcpy(nn_model_running(*m), s->running, (size_t)s->nrunning * sizeof(float));
     return 0;
 }

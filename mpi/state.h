@@ -53,9 +53,12 @@ struct dist_state {
     float *mean, *std; /* [in_channels] global normalisation (training set); 0 and 1 for
                           speaker and utterance, whose statistics come from the inputs */
     int64_t nparams;
-    float *weights; /* [nparams], flat in the model's tensor order */
+    float *weights;   /* [nparams], flat in the model's tensor order */
+    int64_t nrunning; /* floats of the running buffers (batchnorm statistics; from the spec) */
+    float *running;   /* [nrunning] the model's running buffers (NULL when nrunning is 0) */
     /* training state (REC_TRAIN fields; absent from best.ckpt) */
     float *best;         /* [nparams] best weights so far */
+    float *best_running; /* [nrunning] the running buffers that go with them */
     struct nn_adam adam; /* step, lr, betas, eps, weight decay; m, v [nparams] */
     int64_t seed;
     int64_t epoch;  /* epochs completed (= rows of hist) */

@@ -118,11 +118,14 @@ static int local_gradient(struct run *r, const size_t *list, size_t n, double *l
 static int reduce_gradient(struct run *r, const size_t *batch, size_t Bb, double denom, double *x,
                            struct err *e)
 {
-    size_t np = nn_model_nparams(r->model), b, end;
-    float *g = nn_model_grads(r->model); /* [np + NN_GRAD_EXTRA] */
+    size_t np = nn_model_nparams(r->model), ns = nn_model_nstats(r->model), b, end;
+    float *g = nn_model_grads(r->model); /* [np + NN_GRAD_EXTRA + ns] */
+    /* the batchnorm statistic slots, if any, ride along: the one collective covers them */
+    size_t n = ns ? np + NN_GRAD_EXTRA + ns : np + X_COUNT;
     dist_shard(Bb, r->size, r->rank, &b, &end);
-    memset(g, 0, (np + X_COUNT) * sizeof *g);
+    memset(g, 0, n * sizeof *g);
     if (end > b) {
+        x[X_CALLS] += 1;
         double loss, correct;
         if (local_gradient(r, batch + b, end - b, &loss, &correct, e) != 0) return -1;
         if (isfinite(loss))
@@ -132,8 +135,9 @@ static int reduce_gradient(struct run *r, const size_t *batch, size_t Bb, double
         x[X_CORRECT] += correct;
     }
     for (int k = 0; k < X_COUNT; k++) g[np + k] = (float)x[k];
-    dist_sum_f32(r->comm, g, np + X_COUNT);
+    dist_sum_f32(r->comm, g, n);
     for (int k = 0; k < X_COUNT; k++) x[k] = g[np + k];
+    nn_model_update_running(r->model, g + np + NN_GRAD_EXTRA, x[X_CALLS]);
     float inv = (float)(1.0 / denom);
     for (size_t i = 0; i < np; i++) g[i] *= inv;
     return 0;
@@ -144,36 +148,45 @@ static int reduce_gradient_exact(struct run *r, const size_t *batch, size_t Bb, 
                                  double *x, struct err *e)
 {
     size_t np = nn_model_nparams(r->model), M = (size_t)r->cfg.micro_batch;
+    size_t ns = nn_model_nstats(r->model), nv = np + ns; /* a term: gradient, statistics */
     size_t nmb = (Bb + M - 1) / M, mb, me;
     float *g = nn_model_grads(r->model);
     /* Loss sums in fixed point per micro-batch: their integer sum is order-free. */
-    int64_t sums[X_COUNT] = {0, 0, 0, 0};
+    int64_t sums[X_COUNT] = {0};
     dist_shard(nmb, r->size, r->rank, &mb, &me);
     for (size_t k = mb; k < me; k++) {
         double loss, correct;
-        memset(g, 0, np * sizeof *g);
+        float *term = r->mb_grads + (k - mb) * nv;
+        memset(g, 0, (np + NN_GRAD_EXTRA + ns) * sizeof *g);
         if (local_gradient(r, batch + k * M, min_sz(M, Bb - k * M), &loss, &correct, e) != 0)
             return -1;
+        sums[X_CALLS]++;
         if (isfinite(loss))
             sums[X_LOSS] += llround(loss * LOSS_SCALE);
         else
             sums[X_NONFINITE]++;
         sums[X_CORRECT] += (int64_t)correct;
-        memcpy(r->mb_grads + (k - mb) * np, g, np * sizeof *g);
-        dist_exact_observe(&r->exact, g); /* a non-finite value makes agree fail */
+        memcpy(term, g, np * sizeof *g);
+        memcpy(term + np, g + np + NN_GRAD_EXTRA, ns * sizeof *g);
+        dist_exact_observe(&r->exact, term); /* a non-finite value makes agree fail */
     }
     int stop = x[X_STOP] != 0;
     if (dist_exact_agree(&r->exact, r->comm, nmb, &stop, e) != 0) {
         long s = r->exact.bad_seg;
-        r->bad_what = s >= 0 && (size_t)s < nn_model_ntensors(r->model)
-                          ? nn_model_tensor(r->model, (size_t)s)->name
-                          : "the gradients";
+        size_t nt = nn_model_ntensors(r->model);
+        r->bad_what = s >= 0 && (size_t)s < nt ? nn_model_tensor(r->model, (size_t)s)->name
+                      : s >= 0 && ns           ? "the batchnorm statistics"
+                                               : "the gradients";
         return 0;
     }
-    for (size_t k = mb; k < me; k++) dist_exact_add(&r->exact, r->mb_grads + (k - mb) * np);
+    for (size_t k = mb; k < me; k++) dist_exact_add(&r->exact, r->mb_grads + (k - mb) * nv);
     sums[X_STOP] = stop;
+    /* g[0, np): the gradient of the mean loss; g[np, np + ns): the summed statistics of the
+     * nmb micro-batches (unscaled, see plan_buffers), bit-identical for any rank count */
     if (dist_exact_finish(&r->exact, r->comm, 1.0 / denom, g, sums, e) != 0)
         r->bad_what = "the gradients";
+    else
+        nn_model_update_running(r->model, g + np, (double)sums[X_CALLS]);
     x[X_LOSS] = (double)sums[X_LOSS] / LOSS_SCALE;
     x[X_CORRECT] = (double)sums[X_CORRECT];
     x[X_STOP] = stop;
@@ -350,8 +363,11 @@ static int end_epoch(struct run *r, int *improved, struct err *e)
     dist_bcast(r->comm, &st->stopper, sizeof st->stopper, 0);
     dist_bcast(r->comm, &st->plateau, sizeof st->plateau, 0);
     *improved = decision[0] != 0;
-    if (*improved)
+    if (*improved) {
         memcpy(st->best, nn_model_params(r->model), nn_model_nparams(r->model) * sizeof(float));
+        if (st->nrunning)
+            memcpy(st->best_running, st->running, (size_t)st->nrunning * sizeof(float));
+    }
     st->adam.lr = decision[2];
     if (r->rank == 0 && !r->cfg.quiet)
         fprintf(stderr,
@@ -372,6 +388,8 @@ static int finish(struct run *r, struct err *e)
     double tloss, t[2] = {r->train_s, r->comm_s};
     size_t np = nn_model_nparams(r->model);
     memcpy(nn_model_params(r->model), r->st.best, np * sizeof(float));
+    if (r->st.nrunning)
+        memcpy(r->st.running, r->st.best_running, (size_t)r->st.nrunning * sizeof(float));
     if (evaluate(r, DIST_TEST, &tloss, r->test_conf, e)) return -1;
     r->test_loss = tloss / (double)r->cnt[DIST_TEST];
     dist_max_f64(r->comm, t, 2);

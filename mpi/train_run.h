@@ -19,9 +19,10 @@
 #include "nn/model.h"
 
 /* Per-step scalars reduced with the gradient (after it in the model's gradient buffer, or
- * as extra sums of the exact reduction): loss sum, correct predictions, a stop request and
- * a non-finite loss. */
-enum { X_LOSS, X_CORRECT, X_STOP, X_NONFINITE, X_COUNT };
+ * as extra sums of the exact reduction): loss sum, correct predictions, a stop request,
+ * a non-finite loss, and the training calls that had samples (the divisor of the summed
+ * batchnorm statistics, nn_model_update_running). */
+enum { X_LOSS, X_CORRECT, X_STOP, X_NONFINITE, X_CALLS, X_COUNT };
 
 struct run {
     struct dist_comm *comm;
@@ -53,7 +54,8 @@ struct run {
     size_t *perm;            /* [train] this epoch's order */
     /* --deterministic */
     struct dist_exact exact;
-    float *mb_grads; /* [mb_max][nparams] this rank's micro-batch gradients of a batch */
+    float *mb_grads; /* [mb_max][nparams + nstats] this rank's micro-batch gradients (and
+                        batchnorm statistics) of a batch */
     size_t mb_max;
     /* bookkeeping */
     struct dist_faults faults;

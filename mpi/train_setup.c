@@ -428,7 +428,9 @@ static int check_memory(const struct run *r, const char *spec_text, struct err *
     double mb = 0;
     if (r->cfg.deterministic) {
         double nmb = ceil((double)B / (double)r->cfg.micro_batch);
-        mb = ceil(nmb / r->size) * p;
+        /* a micro-batch term: its gradient and its batchnorm statistics (nn/model.h) */
+        double stats = (double)(c.grads_bytes - c.params_bytes) - NN_GRAD_EXTRA * 4.0;
+        mb = ceil(nmb / r->size) * (p + stats);
     }
     double need = (double)c.total_bytes + 3 * p + mb + feat + (double)B * (double)r->dim * 4;
     char detail[256], a[32], b[32], f[32];
@@ -470,6 +472,8 @@ static int init_state(struct run *r, const char *spec_text, struct err *e)
     st->params = r->ds.params;
     st->nparams = (int64_t)np;
     st->weights = nn_model_params(r->model);
+    st->nrunning = (int64_t)nn_model_nrunning(r->model);
+    st->running = st->nrunning ? nn_model_running(r->model) : NULL;
     st->seed = r->cfg.seed;
     st->mbatch = r->cfg.batch;
     st->split = r->split_how;
@@ -485,9 +489,12 @@ static int init_state(struct run *r, const char *spec_text, struct err *e)
     st->best = malloc(np * sizeof *st->best);
     st->hist = calloc(r->hist_rows * DIST_H_COLS, sizeof *st->hist);
     st->config = cli_dump(&dist_train_options, &r->cfg);
-    if (!st->mean || !st->std || !st->best || !st->hist || !st->config)
+    st->best_running = st->nrunning ? malloc((size_t)st->nrunning * sizeof(float)) : NULL;
+    if (!st->mean || !st->std || !st->best || !st->hist || !st->config ||
+        (st->nrunning && !st->best_running))
         return err_set(e, "out of memory");
     memcpy(st->best, st->weights, np * sizeof *st->best);
+    if (st->nrunning) memcpy(st->best_running, st->running, (size_t)st->nrunning * sizeof(float));
     return 0;
 }
 
@@ -507,16 +514,20 @@ static int plan_buffers(struct run *r, struct err *e)
         return err_set(e, "out of memory");
     if (!r->cfg.deterministic) return 0;
     size_t M = (size_t)r->cfg.micro_batch, nmb = (B + M - 1) / M;
+    size_t ns = nn_model_nstats(r->model), nseg = nt + (ns > 0);
     r->mb_max = (nmb + (size_t)r->size - 1) / (size_t)r->size;
-    r->mb_grads = malloc(r->mb_max * np * sizeof *r->mb_grads);
-    size_t *off = malloc((nt + 1) * sizeof *off);
+    r->mb_grads = malloc(r->mb_max * (np + ns) * sizeof *r->mb_grads);
+    size_t *off = malloc((nseg + 1) * sizeof *off);
     if (!r->mb_grads || !off) {
         free(off);
         return err_set(e, "out of memory for %zu micro-batch gradients", r->mb_max);
     }
+    /* one segment per tensor, and one for the batchnorm statistics (summed, not scaled) */
     for (size_t i = 0; i < nt; i++) off[i] = nn_model_tensor(r->model, i)->offset;
     off[nt] = np;
-    int rc = dist_exact_init(&r->exact, np, nt, off, X_COUNT, e);
+    off[nseg] = np + ns;
+    int rc = dist_exact_init(&r->exact, np + ns, nseg, off, X_COUNT, e);
+    r->exact.n_scaled = np;
     free(off);
     return rc;
 }
@@ -687,7 +698,8 @@ void dist_train_free(struct run *r)
     for (int s = 0; s < 3; s++) free(r->idx[s]);
     nn_model_free(r->model);
     nn_adam_free(&r->st.adam);
-    free(r->st.mean), free(r->st.std), free(r->st.best), free(r->st.hist), free(r->st.config);
+    free(r->st.mean), free(r->st.std), free(r->st.best), free(r->st.best_running), free(r->st.hist),
+        free(r->st.config);
     free(r->xb), free(r->yb), free(r->ids), free(r->probs), free(r->perm), free(r->mb_grads);
     free(r->tgt), free(r->partner);
     if (r->cfg.deterministic) dist_exact_free(&r->exact);

@@ -643,3 +643,64 @@ double nn_softmax_xent_target(float *probs, float *dlogits, const float *logits,
     }
     return loss;
 }
+
+/* ---------------------------------------------------------------- batchnorm */
+
+void nn_batchnorm_forward(float *y, float *xhat, float *invstd, const float *x, const float *gamma,
+                          const float *beta, const float *rm, const float *rv, float *mean,
+                          float *var, const struct nn_bn_dims *d)
+{
+    const size_t n = d->n, is = d->is;
+    for (size_t c = 0; c < d->C; c++) {
+        const float *xc = x + c * d->cs;
+        float *yc = y + c * d->cs, *hc = xhat + c * d->cs;
+        double mu, v;
+        if (rm) {
+            mu = rm[c];
+            v = rv[c];
+        } else {
+            double s = 0, s2 = 0; /* two passes in double: no cancellation */
+            for (size_t i = 0; i < n; i++) s += xc[i * is];
+            mu = s / (double)n;
+            for (size_t i = 0; i < n; i++) {
+                double t = xc[i * is] - mu;
+                s2 += t * t;
+            }
+            v = s2 / (double)n;
+            if (mean) mean[c] += (float)mu;
+            if (var) var[c] += n > 1 ? (float)(s2 / (double)(n - 1)) : 0.0f;
+        }
+        float inv = (float)(1.0 / sqrt(v + NN_BN_EPS)), g = gamma[c], b = beta[c], m = (float)mu;
+        invstd[c] = inv;
+        for (size_t i = 0; i < n; i++) {
+            float h = (xc[i * is] - m) * inv;
+            hc[i * is] = h;
+            yc[i * is] = h * g + b;
+        }
+    }
+}
+
+void nn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                           const float *xhat, const float *invstd, const float *gamma, int train,
+                           const struct nn_bn_dims *d)
+{
+    const size_t n = d->n, is = d->is;
+    for (size_t c = 0; c < d->C; c++) {
+        const float *dyc = dy + c * d->cs, *hc = xhat + c * d->cs;
+        double sdy = 0, sdyh = 0;
+        for (size_t i = 0; i < n; i++) {
+            sdy += dyc[i * is];
+            sdyh += (double)dyc[i * is] * hc[i * is];
+        }
+        dgamma[c] += (float)sdyh;
+        dbeta[c] += (float)sdy;
+        if (!dx) continue;
+        float *dxc = dx + c * d->cs, k = gamma[c] * invstd[c];
+        if (!train) {
+            for (size_t i = 0; i < n; i++) dxc[i * is] = k * dyc[i * is];
+            continue;
+        }
+        float mdy = (float)(sdy / (double)n), mdyh = (float)(sdyh / (double)n);
+        for (size_t i = 0; i < n; i++) dxc[i * is] = k * (dyc[i * is] - mdy - hc[i * is] * mdyh);
+    }
+}

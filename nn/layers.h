@@ -119,6 +119,28 @@ void nn_dense_backward(float *dx /* [B][in] or NULL */, float *dw, float *db, co
 void nn_flatten_forward(float *y, const float *x, size_t C, size_t T, size_t B);
 void nn_flatten_backward(float *dx, const float *dy, size_t C, size_t T, size_t B);
 
+/* ---- batchnorm: per channel over its n elements (BatchNorm1d / BatchNorm2d) ----
+ * Element i of channel c lies at x[c*cs + i*is]: a sequence or map [C][P][B] has cs = P*B,
+ * is = 1, n = P*B (P positions per channel); a vector [B][N] has C = N, cs = 1, is = N,
+ * n = B. eps as PyTorch (1e-5).
+ * Training (rm, rv NULL): normalises with the batch mean and the biased variance;
+ * mean[c] += batch mean, var[c] += UNBIASED batch variance (n/(n-1) times the biased one;
+ * 0 when n = 1, where PyTorch refuses) when mean/var are not NULL.
+ * Inference (rm, rv the running mean and variance): normalises with them.
+ * Saved for backward: xhat [same layout as x] and invstd [C]. */
+#define NN_BN_EPS 1e-5
+struct nn_bn_dims {
+    size_t C, cs, is, n;
+};
+void nn_batchnorm_forward(float *y, float *xhat, float *invstd, const float *x, const float *gamma,
+                          const float *beta, const float *rm, const float *rv, float *mean,
+                          float *var, const struct nn_bn_dims *d);
+/* train: 1 if the forward used batch statistics (the gradient flows through them, as
+ * PyTorch's batch_norm_backward), 0 if it used the running ones (dx = dy*gamma*invstd). */
+void nn_batchnorm_backward(float *dx /* or NULL */, float *dgamma, float *dbeta, const float *dy,
+                           const float *xhat, const float *invstd, const float *gamma, int train,
+                           const struct nn_bn_dims *d);
+
 /* ---- softmax cross-entropy (log-sum-exp stable), reduction = sum ---- */
 /* probs [B][K] (may be NULL), dlogits [B][K] = probs - onehot(y) (may be NULL; then y may be
  * NULL and the loss is not computed). Returns the loss sum (0 if y is NULL). */

@@ -33,6 +33,8 @@
 #define WHY_CAP         256 /* a layer's error text, without the token it names */
 
 struct layer_kind;
+struct nn_model;
+static void reset_running(struct nn_model *m);
 
 /* One layer of a model: the arguments of its token, its shapes, its tensors, its buffers. */
 struct layer {
@@ -53,6 +55,9 @@ struct layer {
     size_t hin, win;     /* a map input: tin = hin * win */
     size_t hout, wout;   /* a map output: tout = hout * wout */
     size_t t0, nt;       /* its tensors: the tensor table's [t0, t0 + nt) */
+    size_t r0, nr;       /* its running buffers: the running table's [r0, r0 + nr) */
+    size_t s0, ns;       /* its statistic slots: [s0, s0 + ns) after the trainer's scalars */
+    int fwd_train;       /* the last forward was in training mode (batchnorm) */
     int need_dx;         /* some layer before this one has parameters */
     size_t nbuf[LAYER_BUFFERS]; /* floats of buf[], planned for max_batch by kind->plan */
     float *out, *dout;          /* [max_batch * cout * tout] in the layout above */
@@ -66,6 +71,9 @@ struct pass {
     float *dx;                     /* backward: its gradient, to set; NULL if not needed */
     const float *w[LAYER_TENSORS]; /* the layer's parameter tensors, in table order */
     float *g[LAYER_TENSORS];       /* backward: their gradients (added to) */
+    float *run[LAYER_TENSORS];     /* the layer's running buffers (batchnorm statistics) */
+    float *stats;                  /* training forward: the layer's statistic slots (added
+                                      to); NULL in inference */
     float *scratch;                /* the model's workspace, as large as the plans asked */
     const struct nn_step *st;      /* forward: the step's dropout keys; NULL at inference */
 };
@@ -81,16 +89,26 @@ struct nn_model {
     size_t np;
     size_t nscratch; /* floats of scratch the layers' plans ask for */
     size_t bytes;    /* bytes of the float buffers allocated (nn_model_bytes) */
-    float *params, *grads;
+    size_t nrt;      /* running buffers: named views into `running` */
+    struct nn_tensor *rtensors;
+    char (*rtnames)[40];
+    size_t nrun;   /* floats of the running buffer */
+    size_t nstats; /* statistic slots after the gradients' NN_GRAD_EXTRA */
+    float *params, *grads, *running;
     float *x0;      /* [C][T][max_batch] the input in layer layout */
     float *scratch; /* conv dcols / lstm pack and backward scratch */
 };
 
-/* A parameter tensor: the state_dict name after "<layer name>." and the shape, one letter
- * per dimension: O = cout, I = cin, K = kernel (conv2d: "KK"), G = 4 * cout (LSTM gates). */
+/* A parameter tensor (or running buffer): the state_dict name after "<layer name>." and the
+ * shape, one letter per dimension: O = cout, I = cin, K = kernel (conv2d: "KK"), G = 4 * cout (LSTM
+ * gates);
+ * "" is a scalar (shape []). Its initial value: INIT_FAN draws U(-1/sqrt(fan), 1/sqrt(fan))
+ * with the kind's fan, INIT_ZERO / INIT_ONE are constants (batchnorm weight 1, bias 0). */
+enum tensor_init { INIT_FAN, INIT_ZERO, INIT_ONE };
 struct tensor_def {
     const char *suffix;
     const char *dims;
+    enum tensor_init init;
 };
 
 /* IN_SEQ: a sequence, not a map; IN_GRID: a sequence or a map; IN_VEC: a vector. */
@@ -113,6 +131,11 @@ struct layer_kind {
     /* Writes the canonical token as snprintf does (NULL/0 measures it); returns its length. */
     int (*canon)(const struct layer *l, char *buf, size_t cap);
     struct tensor_def tensor[LAYER_TENSORS]; /* PyTorch's registration order */
+    /* Running buffers (not parameters: PyTorch's register_buffer), in registration order;
+     * stats: the statistic slots one training forward adds to, one dimension letter per
+     * block (see nn_model_update_running). */
+    struct tensor_def running[LAYER_TENSORS];
+    const char *stats;
     const char *fan; /* init U(-1/sqrt(fan), 1/sqrt(fan)), fan: product of these dimensions */
     /* Floats of l->buf[] for a batch of B and of the scratch it needs. NULL: none. */
     void (*plan)(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS], size_t *scratch);
@@ -648,6 +671,41 @@ static void reshape_backward(struct layer *l, const struct pass *p)
     if (p->dx) memcpy(p->dx, l->dout, l->cin * l->tin * p->B * sizeof *p->dx);
 }
 
+/* batchnorm: BatchNorm1d over a vector [B][N] (per feature over B) or a sequence [C][T][B]
+ * (per channel over T and B), BatchNorm2d over a map [C][H*W][B]: all [C][P][B] with P = tin
+ * positions per channel. buf[0]: xhat, in the layout of the input; buf[1]: invstd [C]. */
+static void bn_plan(const struct layer *l, size_t B, size_t nbuf[LAYER_BUFFERS], size_t *scratch)
+{
+    nbuf[0] = zmul(zmul(l->cin, l->tin), B);
+    nbuf[1] = l->cin;
+    *scratch = 0;
+}
+
+static struct nn_bn_dims bn_dims(const struct layer *l, size_t B)
+{
+    if (l->seq_in) return (struct nn_bn_dims){l->cin, l->tin * B, 1, l->tin * B};
+    return (struct nn_bn_dims){l->cin, 1, l->cin, B};
+}
+
+static void bn_forward(struct layer *l, const struct pass *p)
+{
+    struct nn_bn_dims d = bn_dims(l, p->B);
+    l->fwd_train = p->stats != NULL;
+    if (l->fwd_train)
+        nn_batchnorm_forward(l->out, l->buf[0], l->buf[1], p->x, p->w[0], p->w[1], NULL, NULL,
+                             p->stats, p->stats + l->cin, &d);
+    else
+        nn_batchnorm_forward(l->out, l->buf[0], l->buf[1], p->x, p->w[0], p->w[1], p->run[0],
+                             p->run[1], NULL, NULL, &d);
+}
+
+static void bn_backward(struct layer *l, const struct pass *p)
+{
+    struct nn_bn_dims d = bn_dims(l, p->B);
+    nn_batchnorm_backward(p->dx, p->g[0], p->g[1], l->dout, l->buf[0], l->buf[1], p->w[0],
+                          l->fwd_train, &d);
+}
+
 /* The layer table: one row per kind, in the order the "unknown layer" message lists them. */
 static const struct layer_kind kinds[] = {
     {.name = "conv1d",
@@ -732,6 +790,21 @@ static const struct layer_kind kinds[] = {
      .forward = dense_forward,
      .backward = dense_backward,
      .flops = dense_flops},
+    {.name = "batchnorm",
+     .usage = "batchnorm",
+     .prefix = "bn",
+     .type = "BatchNorm",
+     .input = IN_ANY,
+     .shape = shape_same,
+     .canon = canon_plain,
+     .tensor = {{"weight", "O", INIT_ONE}, {"bias", "O", INIT_ZERO}},
+     .running = {{"running_mean", "O", INIT_ZERO},
+                 {"running_var", "O", INIT_ONE},
+                 {"num_batches_tracked", "", INIT_ZERO}},
+     .stats = "OO",
+     .plan = bn_plan,
+     .forward = bn_forward,
+     .backward = bn_backward},
     {.name = "flatten",
      .usage = "flatten",
      .prefix = "flatten",
@@ -1000,20 +1073,40 @@ static size_t dim_of(const struct layer *l, char d)
     return 0;
 }
 
-static void add_tensor(struct nn_model *m, const struct layer *l, const struct tensor_def *td)
+/* Appends the view of td for layer l to a table (tensors, names, count) whose buffer has
+ * *total floats so far. */
+static void add_view(struct nn_tensor *tab, char (*names)[40], size_t *count, size_t *total,
+                     const struct layer *l, const struct tensor_def *td)
 {
-    struct nn_tensor *t = &m->tensors[m->nt];
-    snprintf(m->tnames[m->nt], sizeof m->tnames[0], "%s.%s", l->name, td->suffix);
-    t->name = m->tnames[m->nt];
+    struct nn_tensor *t = &tab[*count];
+    snprintf(names[*count], sizeof names[0], "%s.%s", l->name, td->suffix);
+    t->name = names[*count];
     t->ndim = (int)strlen(td->dims);
     t->size = 1;
     for (int d = 0; d < t->ndim; d++) {
         t->shape[d] = dim_of(l, td->dims[d]);
         t->size = zmul(t->size, t->shape[d]);
     }
-    t->offset = m->np;
-    m->np = zadd(m->np, t->size);
-    m->nt++;
+    t->offset = *total;
+    *total = zadd(*total, t->size);
+    (*count)++;
+}
+
+/* Plans layer l's tensors, running buffers and statistic slots. */
+static void add_views(struct nn_model *m, struct layer *l)
+{
+    const struct layer_kind *k = l->kind;
+    l->t0 = m->nt;
+    for (size_t j = 0; j < LAYER_TENSORS && k->tensor[j].suffix; j++)
+        add_view(m->tensors, m->tnames, &m->nt, &m->np, l, &k->tensor[j]);
+    l->nt = m->nt - l->t0;
+    l->r0 = m->nrt;
+    for (size_t j = 0; j < LAYER_TENSORS && k->running[j].suffix; j++)
+        add_view(m->rtensors, m->rtnames, &m->nrt, &m->nrun, l, &k->running[j]);
+    l->nr = m->nrt - l->r0;
+    l->s0 = m->nstats;
+    for (const char *d = k->stats; d && *d; d++) m->nstats = zadd(m->nstats, dim_of(l, *d));
+    l->ns = m->nstats - l->s0;
 }
 
 /* Parses the spec and plans everything create allocates: the tensor table (in PyTorch's
@@ -1032,16 +1125,16 @@ static int plan_model(struct nn_model *m, const char *spec, int text_only, struc
     if (rc != 0) return -1;
     m->tensors = calloc(LAYER_TENSORS * m->nl, sizeof *m->tensors);
     m->tnames = calloc(LAYER_TENSORS * m->nl, sizeof *m->tnames);
-    if (!m->tensors || !m->tnames) return err_set(e, "out of memory");
+    m->rtensors = calloc(LAYER_TENSORS * m->nl, sizeof *m->rtensors);
+    m->rtnames = calloc(LAYER_TENSORS * m->nl, sizeof *m->rtnames);
+    if (!m->tensors || !m->tnames || !m->rtensors || !m->rtnames)
+        return err_set(e, "out of memory");
     int params_before = 0;
     for (size_t i = 0; i < m->nl; i++) {
         struct layer *l = &m->L[i];
         const struct layer_kind *k = l->kind;
-        l->t0 = m->nt;
         l->need_dx = params_before;
-        for (size_t j = 0; j < LAYER_TENSORS && k->tensor[j].suffix; j++)
-            add_tensor(m, l, &k->tensor[j]);
-        l->nt = m->nt - l->t0;
+        add_views(m, l);
         if (l->nt) params_before = 1;
         size_t scratch = 0;
         if (k->plan) k->plan(l, m->maxb, l->nbuf, &scratch);
@@ -1072,12 +1165,13 @@ static void plan_cost(const struct nn_model *m, struct nn_model_cost *c)
     memset(c, 0, sizeof *c);
     c->nparams = m->np;
     c->params_bytes = float_bytes(m->np);
-    c->grads_bytes = float_bytes(zadd(m->np, NN_GRAD_EXTRA));
+    c->grads_bytes = float_bytes(zadd(zadd(m->np, NN_GRAD_EXTRA), m->nstats));
+    c->running_bytes = float_bytes(m->nrun);
     c->activations_bytes = float_bytes(act);
     c->saved_bytes = float_bytes(saved);
     c->scratch_bytes = float_bytes(m->nscratch);
     c->total_bytes = zadd(zadd(zadd(c->params_bytes, c->grads_bytes), c->activations_bytes),
-                          zadd(c->saved_bytes, c->scratch_bytes));
+                          zadd(zadd(c->saved_bytes, c->scratch_bytes), c->running_bytes));
 }
 
 /* A zeroed buffer of n floats, counted in m->bytes. An unused slot (n = 0: a layer's buf[]
@@ -1097,7 +1191,8 @@ static int alloc_buffers(struct nn_model *m, struct err *e)
 {
     int fail = 0;
     m->params = falloc(m, m->np, 1, &fail);
-    m->grads = falloc(m, m->np + NN_GRAD_EXTRA, 1, &fail);
+    m->grads = falloc(m, m->np + NN_GRAD_EXTRA + m->nstats, 1, &fail);
+    m->running = falloc(m, m->nrun, 1, &fail);
     m->x0 = falloc(m, zmul(zmul(m->C, m->T), m->maxb), 1, &fail);
     for (size_t i = 0; i < m->nl && !fail; i++) {
         struct layer *l = &m->L[i];
@@ -1136,6 +1231,7 @@ static int create(struct nn_model **out, const char *spec, int text_only, size_t
         goto fail;
     }
     if (alloc_buffers(m, e) != 0) goto fail;
+    reset_running(m);
     *out = m;
     return 0;
 fail:
@@ -1195,6 +1291,9 @@ void nn_model_free(struct nn_model *m)
     free(m->spec);
     free(m->tensors);
     free(m->tnames);
+    free(m->rtensors);
+    free(m->rtnames);
+    free(m->running);
     free(m->params);
     free(m->grads);
     free(m->x0);
@@ -1244,6 +1343,26 @@ size_t nn_model_ntensors(const struct nn_model *m)
 {
     return m->nt;
 }
+size_t nn_model_nstats(const struct nn_model *m)
+{
+    return m->nstats;
+}
+size_t nn_model_nrunning(const struct nn_model *m)
+{
+    return m->nrun;
+}
+float *nn_model_running(struct nn_model *m)
+{
+    return m->running;
+}
+size_t nn_model_nrunning_tensors(const struct nn_model *m)
+{
+    return m->nrt;
+}
+const struct nn_tensor *nn_model_running_tensor(const struct nn_model *m, size_t i)
+{
+    return i < m->nrt ? &m->rtensors[i] : NULL;
+}
 
 const struct nn_tensor *nn_model_tensor(const struct nn_model *m, size_t i)
 {
@@ -1259,17 +1378,36 @@ const struct nn_tensor *nn_model_find_tensor(const struct nn_model *m, const cha
 
 /* ---------------------------------------------------------------- init */
 
+/* Every running buffer to its kind's initial value (PyTorch: mean 0, var 1, count 0). */
+static void reset_running(struct nn_model *m)
+{
+    for (size_t i = 0; i < m->nl; i++) {
+        const struct layer *l = &m->L[i];
+        for (size_t j = 0; j < l->nr; j++) {
+            const struct nn_tensor *t = &m->rtensors[l->r0 + j];
+            float v = l->kind->running[j].init == INIT_ONE ? 1.0f : 0.0f;
+            for (size_t k = 0; k < t->size; k++) m->running[t->offset + k] = v;
+        }
+    }
+}
+
 void nn_model_init(struct nn_model *m, uint64_t seed)
 {
+    reset_running(m);
     for (size_t i = 0; i < m->nl; i++) {
         const struct layer *l = &m->L[i];
         if (l->nt == 0) continue;
         size_t fan = 1;
-        for (const char *d = l->kind->fan; *d; d++) fan *= dim_of(l, *d);
+        for (const char *d = l->kind->fan; d && *d; d++) fan *= dim_of(l, *d);
         double bound = 1.0 / sqrt((double)fan);
         for (size_t ti = l->t0; ti < l->t0 + l->nt; ti++) {
             const struct nn_tensor *t = &m->tensors[ti];
             float *p = m->params + t->offset;
+            enum tensor_init how = l->kind->tensor[ti - l->t0].init;
+            if (how != INIT_FAN) {
+                for (size_t j = 0; j < t->size; j++) p[j] = how == INIT_ONE ? 1.0f : 0.0f;
+                continue;
+            }
             uint64_t h = nn_rng_key(nn_rng_key(nn_rng_key(0x1417ULL, seed), 0x696e6974ULL), ti);
             for (size_t j = 0; j < t->size; j++) {
                 double u = nn_rng_uniform(nn_rng_key(h, j));
@@ -1281,7 +1419,7 @@ void nn_model_init(struct nn_model *m, uint64_t seed)
 
 /* ---------------------------------------------------------------- forward / backward */
 
-/* Points p->w and p->g at layer l's tensors. */
+/* Points p->w, p->g and p->run at layer l's tensors and running buffers. */
 static void bind_tensors(struct nn_model *m, const struct layer *l, struct pass *p)
 {
     for (size_t j = 0; j < l->nt; j++) {
@@ -1289,16 +1427,38 @@ static void bind_tensors(struct nn_model *m, const struct layer *l, struct pass 
         p->w[j] = m->params + off;
         p->g[j] = m->grads + off;
     }
+    for (size_t j = 0; j < l->nr; j++) p->run[j] = m->running + m->rtensors[l->r0 + j].offset;
 }
 
 static void forward(struct nn_model *m, size_t B, const struct nn_step *st)
 {
     struct pass p = {.B = B, .scratch = m->scratch, .st = st};
+    int train = st && st->train;
     for (size_t i = 0; i < m->nl; i++) {
         struct layer *l = &m->L[i];
         p.x = i ? m->L[i - 1].out : m->x0;
         bind_tensors(m, l, &p);
+        p.stats = train && l->ns ? m->grads + m->np + NN_GRAD_EXTRA + l->s0 : NULL;
         l->kind->forward(l, &p);
+    }
+}
+
+void nn_model_update_running(struct nn_model *m, const float *stats_sum, double n_calls)
+{
+    if (!(n_calls > 0)) return;
+    const float mom = (float)NN_BN_MOMENTUM;
+    for (size_t i = 0; i < m->nl; i++) {
+        const struct layer *l = &m->L[i];
+        if (!l->ns) continue;
+        /* batchnorm: running_mean, running_var, num_batches_tracked; slots mean, var */
+        float *rm = m->running + m->rtensors[l->r0].offset;
+        float *rv = m->running + m->rtensors[l->r0 + 1].offset;
+        const float *sm = stats_sum + l->s0, *sv = stats_sum + l->s0 + l->cin;
+        for (size_t c = 0; c < l->cin; c++) {
+            rm[c] = mom * (float)(sm[c] / n_calls) + (1.0f - mom) * rm[c];
+            rv[c] = mom * (float)(sv[c] / n_calls) + (1.0f - mom) * rv[c];
+        }
+        m->running[m->rtensors[l->r0 + 2].offset] += 1.0f;
     }
 }
 

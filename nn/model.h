@@ -6,7 +6,8 @@
  * from the same spec (state_dict names and shapes): convK.weight [out,in,k] (conv1d) or
  * [out,in,k,k] (conv2d; conv1d and conv2d layers count together), convK.bias [out];
  * lstmK.weight_ih_l0 [4H,in], lstmK.weight_hh_l0 [4H,H], lstmK.bias_ih_l0 [4H],
- * lstmK.bias_hh_l0 [4H] (gate order i, f, g, o); fcK.weight [out,in], fcK.bias [out]; K counts
+ * lstmK.bias_hh_l0 [4H] (gate order i, f, g, o); fcK.weight [out,in], fcK.bias [out];
+ * bnK.weight [C], bnK.bias [C] (its running buffers: see batchnorm below); K counts
  * layers of that kind from 1. Tensors lie in the flat buffers in layer order, each tensor
  * row-major as in PyTorch, so the buffer equals torch.cat([p.flatten() for p in
  * model.parameters()]).
@@ -30,6 +31,12 @@
  *   reshape[:P]         a sequence (B, C, T) -> a map (B, P, C/P, T) as x.view(B, P, C/P, T)
  *                       (P default 1, C divisible by P); a map (B, C, H, W) -> a sequence
  *                       (B, C*H, W) as x.flatten(1, 2)
+ *   batchnorm           BatchNorm1d(C) on a sequence (per channel over T and the batch) or a
+ *                       vector (per feature over the batch), BatchNorm2d(C) on a 2-D map
+ *                       (per channel over H, W and the batch); eps 1e-5, momentum 0.1;
+ *                       tensors bnK.weight [C] (init 1), bnK.bias [C] (init 0); running
+ *                       buffers bnK.running_mean [C] (init 0), bnK.running_var [C] (init 1),
+ *                       bnK.num_batches_tracked [] (a count, kept as a float)
  * The input of a sample is [C][T] (PyTorch Conv1d input (B, C, T)); the last layer must give
  * a vector of n_classes logits, which softmax cross-entropy turns into probabilities.
  * Maps (2-D feature maps, after conv2d, maxpool2d or reshape) are (B, C, H, W) in PyTorch;
@@ -65,6 +72,27 @@ struct nn_tensor {
     size_t size;      /* number of elements = product of shape */
 };
 
+/* Batchnorm and its running statistics.
+ * Training mode (nn_model_train_step with st->train = 1) normalises with the statistics of
+ * the call's batch (mean and biased variance, as PyTorch's model.train()); inference
+ * (nn_model_forward*, or st NULL / st->train = 0) with the running statistics
+ * (model.eval()). The running statistics are not parameters: they live in a buffer of their
+ * own, nn_model_running [nn_model_nrunning], with named views like the tensors
+ * (nn_model_running_tensor: bnK.running_mean, bnK.running_var, bnK.num_batches_tracked).
+ * A training step does NOT update them: it ADDS the call's batch mean and UNBIASED batch
+ * variance of every batchnorm layer into nn_model_nstats() statistic slots of the gradient
+ * buffer, right after its NN_GRAD_EXTRA floats (zero them with the gradient). The caller then
+ * calls nn_model_update_running with the sum of those slots over n_calls calls:
+ *     running = (1 - momentum) * running + momentum * (sum / n_calls)
+ * and num_batches_tracked += 1. One call then one update = PyTorch exactly. The trainer sums
+ * the slots over the ranks in the same collective as the gradient, so every rank applies the
+ * same update: by default the statistics of each rank's slice of the batch (float
+ * allreduce), with --deterministic those of each fixed micro-batch, summed exactly (then
+ * bit-identical for any number of ranks). A call whose batchnorm sees n = 1 value per
+ * channel (a vector input with B = 1) normalises to the bias and adds variance 0 (PyTorch
+ * refuses such a batch in training mode). */
+#define NN_BN_MOMENTUM 0.1
+
 /* The gradient buffer (nn_model_grads) holds NN_GRAD_EXTRA floats after the nparams
  * gradients. The model never reads or writes them (they are zero after create); they belong
  * to the caller. The trainer puts its per-step scalars there (loss sum, correct count,
@@ -93,7 +121,8 @@ void nn_model_free(struct nn_model *m); /* NULL is fine */
 struct nn_model_cost {
     size_t nparams;           /* = nn_model_nparams */
     size_t params_bytes;      /* the parameters: nparams floats */
-    size_t grads_bytes;       /* the gradients: nparams + NN_GRAD_EXTRA floats */
+    size_t grads_bytes;       /* the gradients: nparams + NN_GRAD_EXTRA + nstats floats */
+    size_t running_bytes;     /* the running statistics: nrunning floats */
     size_t activations_bytes; /* the input copy, every layer's output and output gradient */
     size_t saved_bytes;       /* kept for backward: conv im2col matrices, dropout masks, LSTM
                                  gates and states */
@@ -122,8 +151,17 @@ size_t nn_model_max_batch(const struct nn_model *m);
 
 size_t nn_model_nparams(const struct nn_model *m);
 float *nn_model_params(struct nn_model *m); /* [nparams], owned by m */
-/* [nparams + NN_GRAD_EXTRA], owned by m; zero the gradients yourself (see NN_GRAD_EXTRA) */
+/* [nparams + NN_GRAD_EXTRA + nstats], owned by m; zero the gradients yourself (see
+ * NN_GRAD_EXTRA and the batchnorm note above) */
 float *nn_model_grads(struct nn_model *m);
+size_t nn_model_nstats(const struct nn_model *m); /* statistic slots (0 without batchnorm) */
+size_t nn_model_nrunning(const struct nn_model *m);
+float *nn_model_running(struct nn_model *m); /* [nrunning], owned by m (never NULL) */
+size_t nn_model_nrunning_tensors(const struct nn_model *m);
+const struct nn_tensor *nn_model_running_tensor(const struct nn_model *m, size_t i);
+/* Applies the summed statistic slots of n_calls training calls (see above); n_calls 0: no
+ * change. */
+void nn_model_update_running(struct nn_model *m, const float *stats_sum, double n_calls);
 size_t nn_model_ntensors(const struct nn_model *m);
 const struct nn_tensor *nn_model_tensor(const struct nn_model *m, size_t i);
 /* The tensor called name, or NULL. */
@@ -131,8 +169,9 @@ const struct nn_tensor *nn_model_find_tensor(const struct nn_model *m, const cha
 
 /* PyTorch's default initialisation of each module (conv/dense weight and bias
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in*k for conv; LSTM every tensor
- * U(-1/sqrt(H), 1/sqrt(H))), drawn from a counter-based RNG keyed by (seed, tensor index,
- * element): the same seed gives the same weights on every machine and rank. */
+ * U(-1/sqrt(H), 1/sqrt(H)); batchnorm weight 1, bias 0, running buffers reset), drawn from a
+ * counter-based RNG keyed by (seed, tensor index, element): the same seed gives the same weights on
+ * every machine and rank. */
 void nn_model_init(struct nn_model *m, uint64_t seed);
 
 /* Keys of the dropout masks of one step. The mask of element j of dropout layer l (its

@@ -14,8 +14,13 @@ Maps (B, C, H, W) come from conv2d:OUT:KxK[:sS] (nn.Conv2d, padding K//2), maxpo
 sequence use x.unsqueeze(1); reshape of a map is x.flatten(1, 2); gap is x.mean over the
 spatial dimensions.
 
+batchnorm: bnK = nn.BatchNorm1d(C) (eps 1e-5, momentum 0.1) on a sequence (B, C, T) or a
+vector (B, N): bnK.weight, bnK.bias, buffers bnK.running_mean, bnK.running_var,
+bnK.num_batches_tracked. On a map (B, C, H, W) it is
+nn.BatchNorm2d(C).
+
 Spec tokens: conv1d:OUT:K[:PAD] relu maxpool:K lstm:H[:last|:mean] dropout:P dense:N flatten
-conv2d:OUT:KxK[:sS] maxpool2d:KxK gap reshape[:P]
+conv2d:OUT:KxK[:sS] maxpool2d:KxK gap reshape[:P] batchnorm
 (a string, or the path of a file containing one; '#' comments allowed in files).
 """
 import os
@@ -40,7 +45,7 @@ class SpecModel(nn.Module):
         super().__init__()
         self.ops = []
         self.relu_margin = None  # a number: forward() lowers it to the smallest |ReLU input|
-        count = {"conv": 0, "lstm": 0, "fc": 0}
+        count = {"conv": 0, "lstm": 0, "fc": 0, "bn": 0}
         seq, C, T = True, in_channels, in_len
         grid = None  # (H, W) while the tensor is a map (B, C, H, W)
         for i, tok in enumerate(spec_tokens(spec), 1):
@@ -157,6 +162,13 @@ class SpecModel(nn.Module):
                 setattr(self, name, nn.Linear(C, n))
                 self.ops.append(("fc", name))
                 C = n
+            elif kind == "batchnorm":
+                if args:
+                    bad("batchnorm takes no arguments")
+                count["bn"] += 1
+                name = f"bn{count['bn']}"
+                setattr(self, name, nn.BatchNorm1d(C) if grid is None else nn.BatchNorm2d(C))
+                self.ops.append(("bn", name))
             elif kind == "flatten":
                 if not seq:
                     bad("flatten needs a sequence input")
@@ -170,7 +182,7 @@ class SpecModel(nn.Module):
     def forward(self, x):  # x: (B, C, T) -> logits (B, n_classes)
         for op in self.ops:
             kind = op[0]
-            if kind in ("conv", "fc"):
+            if kind in ("conv", "fc", "bn"):
                 x = getattr(self, op[1])(x)
             elif kind == "relu":
                 if self.relu_margin is not None:

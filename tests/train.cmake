@@ -92,3 +92,11 @@ add_test(NAME train_norm_modes
                  ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/norm)
 set_tests_properties(train_norm_modes PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
                      FIXTURES_REQUIRED corpus10 TIMEOUT 600)
+
+# Batchnorm in training: --deterministic np = 1 vs 2 byte-identical with the running
+# statistics, a signal + resume bit for bit, ser info, export into torch (strict) == predict.
+add_test(NAME train_batchnorm
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_bn_train.sh ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/batchnorm)
+set_tests_properties(train_batchnorm PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 300)

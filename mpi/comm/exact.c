@@ -65,6 +65,7 @@ int dist_exact_init(struct dist_exact *x, size_t n, size_t nseg, const size_t *o
     x->n = n;
     x->nseg = nseg;
     x->n_extra = n_extra;
+    x->n_scaled = n;
     return 0;
 }
 
@@ -229,8 +230,9 @@ int dist_exact_finish(struct dist_exact *x, struct dist_comm *comm, double scale
     if (rc == 0) {
         for (size_t s = 0; s < x->nseg; s++) {
             const double inv = ldexp(1.0, -x->shift[s]);
+            const double sc = x->offsets[s] < x->n_scaled ? scale : 1.0;
             for (size_t i = x->offsets[s]; i < x->offsets[s + 1]; i++)
-                out[i] = (float)((double)x->acc[i] * inv * scale);
+                out[i] = (float)((double)x->acc[i] * inv * sc);
         }
     }
     exact_reset(x);

@@ -51,6 +51,7 @@ struct dist_exact {
     int64_t *acc;    /* [n + 2 + n_extra]: fixed-point sums, [n] = terms added,
                         [n+1] = misuse, then the caller's extra sums */
     size_t n_extra;
+    size_t n_scaled;      /* finish scales out[0, n_scaled) only (a segment boundary; init: n) */
     double *maxbuf;       /* [nseg + 5]: the MAX message of agree */
     uint64_t total_terms; /* T of the current round (after agree) */
     long bad_seg;         /* after a failed agree: lowest segment with a non-finite value */
@@ -91,7 +92,9 @@ int dist_exact_add(struct dist_exact *x, const float *v);
 
 /* Phase 4 (collective): sums the accumulators of every rank and writes
  * out[i] = (float)(acc[i] * 2^-shift * scale) (rounded in double, then to float once more;
- * scale is e.g. 1 / global batch; out[n] may alias nothing of x). Then resets x for the next
+ * scale is e.g. 1 / global batch; out[n] may alias nothing of x); the elements from
+ * x->n_scaled on (n after init; a caller may lower it to a segment boundary, e.g. to sum
+ * statistics that ride along with a gradient) are written unscaled. Then resets x for the next
  * round. Returns 0, or -1 on every rank with e if some rank added a term larger than the
  * agreed maximum or more than total_terms terms were added in all (out is then not written).
  * extra[n_extra] (NULL: zeros, result not returned): in, this rank's values; out, their sums
