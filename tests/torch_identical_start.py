@@ -24,10 +24,12 @@ running = 0.9 * running + 0.1 * (mean over the slices of their batch mean and un
 variance) (nn/model.h). The replay runs each slice through the torch module in train mode
 (the slices' losses summed, divided by the batch size), reads each slice's statistics with
 momentum 1 (running = the batch statistic) and sets the running buffers from their mean.
-Every weight tensor AND running buffer of ser's export: <= 1e-4 (measured: 4.5e-5 at most, on
+The same with --deterministic --micro-batch 5 (statistics of each fixed micro-batch of 5,
+summed exactly: here the same two halves of every batch). Every weight tensor AND running
+buffer of ser's export: <= 1e-4 (measured: 4.5e-5 at most, on
 the batchnorm biases, whose norms are ~1e-2; running statistics <= 2.6e-6, weights <= 1.5e-5).
 Negative control: the replay with one slice per batch (PyTorch's single-process BatchNorm)
-must differ by > 1e-2 (measured 1.4).
+must differ by > 1e-2 (measured 1.8).
 
 --class-weight balanced: the same on an imbalanced copy of CORPUS (WORKDIR/imbalanced:
 symlinks to the first 10, 7, 4, 9, 10, 6, 2 words of angry, disgust, fear, happy, neutral,
@@ -177,8 +179,15 @@ def bn_steps(x, y, train, steps, ranks):
 
 
 def batchnorm_check(ser, corpus, work):
-    run = os.path.join(work, "bn")
-    if ser_train(ser, corpus, run, 3, ("--model", BN_SPEC, "--batch-size", "10")):
+    fails = 0
+    for mode in ((), ("--deterministic", "--micro-batch", "5")):
+        fails += batchnorm_run(ser, corpus, work, mode)
+    return fails
+
+
+def batchnorm_run(ser, corpus, work, mode):
+    run = os.path.join(work, "bn" + ("-deterministic" if mode else ""))
+    if ser_train(ser, corpus, run, 3, ("--model", BN_SPEC, "--batch-size", "10", *mode)):
         return 1
     steps = int(ser_info(ser, os.path.join(run, "last.ckpt"))["adam.t"].split()[0])
     w = ser_weights(ser, run)
@@ -194,7 +203,7 @@ def batchnorm_check(ser, corpus, work):
         d, worst = weight_diff(sd, w)
         ok = d <= 1e-4 if want_close else d > CONTROL
         what = "2 slices per batch (<= 1e-4)" if want_close else f"1 slice per batch (> {CONTROL:g})"
-        print(f"batchnorm, {steps} steps, {what}: max relative L2 difference {d:.2e} ({worst}) "
+        print(f"batchnorm{' --deterministic' if mode else ''}, {steps} steps, {what}: max relative L2 difference {d:.2e} ({worst}) "
               f"-> {'ok' if ok else 'FAIL'}", flush=True)
         fails += not ok
     return fails
