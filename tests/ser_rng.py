@@ -54,10 +54,14 @@ def init_state(model, seed):
     """ser's initial weights for a tests/torch_model.py model, as a state_dict of tensors.
     Tensors are numbered in the model's parameter order (ser's order: per layer weight, bias;
     LSTM weight_ih, weight_hh, bias_ih, bias_hh); the bound is 1/sqrt(fan_in) of the layer
-    (conv: in*k, dense: in, LSTM: hidden size), as PyTorch's defaults."""
+    (conv: in*k, dense: in, LSTM: hidden size), as PyTorch's defaults; batchnorm weight 1 and
+    bias 0, its running buffers PyTorch's (mean 0, var 1, count 0), as ser's."""
     import torch
     out, bound = {}, None
     for ti, (name, p) in enumerate(model.named_parameters()):
+        if name.startswith("bn"):  # batchnorm: weight 1, bias 0 (as PyTorch)
+            out[name] = torch.ones_like(p) if name.endswith("weight") else torch.zeros_like(p)
+            continue
         if "lstm" in name:
             hidden = p.shape[0] // 4
             bound = 1.0 / math.sqrt(hidden)
@@ -65,6 +69,8 @@ def init_state(model, seed):
             fan = p.shape[1] * (p.shape[2] if p.dim() == 3 else 1)
             bound = 1.0 / math.sqrt(fan)
         out[name] = torch.from_numpy(init_tensor(seed, ti, tuple(p.shape), bound))
+    for name, b in model.named_buffers():  # batchnorm running buffers: PyTorch's start
+        out[name] = b.clone()
     return out
 
 

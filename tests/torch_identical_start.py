@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """torch_identical_start.py: ser's whole training path against PyTorch from an identical start.
 
-usage: torch_identical_start.py SER CORPUS WORKDIR [--class-weight balanced | --augment]
+usage: torch_identical_start.py SER CORPUS WORKDIR [--class-weight balanced | --augment |
+       --batchnorm]
 
 Runs `mpirun -np 2 ser train --seed 3` on CORPUS (the 140-file test corpus: 98 training
 files, batches of 32, 32, 32, 2 per epoch) and stops it by fault injection
@@ -16,6 +17,20 @@ tensor of ser's exported weights must agree (relative L2 difference; measured va
     here on the two float implementations drift apart, a ReLU at a time, as any two do).
 Negative control for each: the same steps in another epoch order must differ by > 1e-2, so the
 check can fail. Exit 0 on agreement, 1 otherwise.
+
+--batchnorm: `ser train --model BN_SPEC --batch-size 10` on 2 ranks (default mode; batches
+of 10 cut into slices of 5 and 5, the last of 8 into 4 and 4), stopped after 4 steps. ser's
+batchnorm normalises each rank's slice with that slice's statistics, and every rank applies
+running = 0.9 * running + 0.1 * (mean over the slices of their batch mean and unbiased
+variance) (nn/model.h). The replay runs each slice through the torch module in train mode
+(the slices' losses summed, divided by the batch size), reads each slice's statistics with
+momentum 1 (running = the batch statistic) and sets the running buffers from their mean.
+The same with --deterministic --micro-batch 5 (statistics of each fixed micro-batch of 5,
+summed exactly: here the same two halves of every batch). Every weight tensor AND running
+buffer of ser's export: <= 1e-4 (measured: 4.5e-5 at most, on
+the batchnorm biases, whose norms are ~1e-2; running statistics <= 2.6e-6, weights <= 1.5e-5).
+Negative control: the replay with one slice per batch (PyTorch's single-process BatchNorm)
+must differ by > 1e-2 (measured 1.8).
 
 --class-weight balanced: the same on an imbalanced copy of CORPUS (WORKDIR/imbalanced:
 symlinks to the first 10, 7, 4, 9, 10, 6, 2 words of angry, disgust, fear, happy, neutral,
@@ -183,6 +198,79 @@ def torch_steps(x, y, train, steps, order_seed, weight=None, losses=None, aug=No
             done += 1
         epoch += 1
     return model.state_dict(), model
+
+
+# no bias right before a batchnorm (its gradient would be ~0, and Adam would turn the float
+# noise into steps of up to lr): on the input, after relu + maxpool, after the lstm
+BN_SPEC = "batchnorm conv1d:16:5 relu maxpool:2 batchnorm lstm:16 batchnorm dense:8 relu dense:7"
+
+
+def bn_steps(x, y, train, steps, ranks):
+    """ser's first `steps` Adam steps with BN_SPEC, batch 10, each batch cut into `ranks`
+    slices as dist_shard cuts it (see the module docstring). Returns the state_dict."""
+    model = torch_model.build_model(BN_SPEC)
+    model.load_state_dict(ser_rng.init_state(model, SEED), strict=True)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    order = ser_rng.epoch_order(sorted(int(i) for i in train), SEED, 0)
+    model.train()
+    for s in range(0, 10 * steps, 10):
+        ids = order[s:s + 10]
+        opt.zero_grad(set_to_none=True)
+        before = [(b.running_mean.clone(), b.running_var.clone()) for b in bns]
+        sums = [[torch.zeros_like(m), torch.zeros_like(v)] for m, v in before]
+        for r in range(ranks):
+            base, extra = divmod(len(ids), ranks)
+            b0 = r * base + min(r, extra)
+            part = ids[b0:b0 + base + (r < extra)]
+            for b in bns:
+                b.momentum = 1.0  # running = this slice's mean and unbiased variance
+            logits = model(torch.from_numpy(np.ascontiguousarray(x[part])))
+            loss = Fn.cross_entropy(logits, torch.from_numpy(y[part]), reduction="sum")
+            (loss / len(ids)).backward()  # gradients add up over the slices
+            for b, acc, (m0, v0) in zip(bns, sums, before):
+                acc[0] += b.running_mean
+                acc[1] += b.running_var
+                b.running_mean.copy_(m0)
+                b.running_var.copy_(v0)
+        opt.step()
+        with torch.no_grad():
+            for b, acc in zip(bns, sums):
+                b.running_mean.mul_(0.9).add_(0.1 * (acc[0] / ranks))
+                b.running_var.mul_(0.9).add_(0.1 * (acc[1] / ranks))
+                b.num_batches_tracked.fill_(s // 10 + 1)
+    return model.state_dict()
+
+
+def batchnorm_check(ser, corpus, work):
+    fails = 0
+    for mode in ((), ("--deterministic", "--micro-batch", "5")):
+        fails += batchnorm_run(ser, corpus, work, mode)
+    return fails
+
+
+def batchnorm_run(ser, corpus, work, mode):
+    run = os.path.join(work, "bn" + ("-deterministic" if mode else ""))
+    if ser_train(ser, corpus, run, 3, ("--model", BN_SPEC, "--batch-size", "10", *mode)):
+        return 1
+    steps = int(ser_info(ser, os.path.join(run, "last.ckpt"))["adam.t"].split()[0])
+    w = ser_weights(ser, run)
+    x, y, (tr, va, te) = ref.load(corpus.rstrip("/") + ".features.serf",
+                                  os.path.join(run, "split.csv"))
+    x = ref.normalise(x, tr)
+    fails = 0
+    for ranks, want_close in ((2, True), (1, False)):
+        sd = bn_steps(x, y, tr, steps, ranks)
+        if set(sd) != set(w.files) - {"feature_mean", "feature_std", "labels"}:
+            print(f"export entries {sorted(w.files)} != state_dict {sorted(sd)}")
+            return 1
+        d, worst = weight_diff(sd, w)
+        ok = d <= 1e-4 if want_close else d > CONTROL
+        what = "2 slices per batch (<= 1e-4)" if want_close else f"1 slice per batch (> {CONTROL:g})"
+        print(f"batchnorm{' --deterministic' if mode else ''}, {steps} steps, {what}: max relative L2 difference {d:.2e} ({worst}) "
+              f"-> {'ok' if ok else 'FAIL'}", flush=True)
+        fails += not ok
+    return fails
 
 
 def ser_train(ser, corpus, run, fault, extra=()):
@@ -418,11 +506,14 @@ def main():
     ap.add_argument("work")
     ap.add_argument("--class-weight", choices=("none", "balanced"), default="none")
     ap.add_argument("--augment", action="store_true")
+    ap.add_argument("--batchnorm", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     torch_model.F = MaskedDropout()
     if a.augment:
         fails = augment_check(a.ser, a.corpus.rstrip("/"), a.work)
+    elif a.batchnorm:
+        fails = batchnorm_check(a.ser, a.corpus.rstrip("/"), a.work)
     elif a.class_weight == "balanced":
         fails = class_weight_check(a.ser, a.corpus.rstrip("/"), a.work)
     else:

@@ -100,3 +100,13 @@ add_test(NAME train_batchnorm
                  ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/batchnorm)
 set_tests_properties(train_batchnorm PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
                      FIXTURES_REQUIRED corpus10 TIMEOUT 300)
+
+# Batchnorm in default mode on 2 ranks against a PyTorch replay of its semantics (each rank's
+# slice normalised with its own statistics; running statistics from the mean of the slices'):
+# weights and running buffers after 4 steps (tests/torch_identical_start.py --batchnorm).
+add_test(NAME train_batchnorm_torch
+         COMMAND ${SER_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/torch_identical_start.py ${SER_BIN}
+                 ${CMAKE_BINARY_DIR}/corpus10 ${CMAKE_CURRENT_BINARY_DIR}/batchnorm_torch
+                 --batchnorm)
+set_tests_properties(train_batchnorm_torch PROPERTIES ENVIRONMENT "${SER_MPI_ENV}"
+                     FIXTURES_REQUIRED corpus10 TIMEOUT 300)
