@@ -60,7 +60,7 @@ def predict(ser, run, npz, features):
     model = build_model(summary["model"], in_channels=C, n_classes=len(labels),
                         in_len=f["features"].shape[2])
     model.load_state_dict({k: torch.from_numpy(np.array(z[k])) for k in z.files
-                           if k not in ("feature_mean", "feature_std", "labels")}, strict=True)
+                           if k not in ("feature_mean", "feature_std", "feature_norm", "labels")}, strict=True)
     model.eval()
     index = {p: i for i, p in enumerate(strings(f["paths"]))}
     x = np.stack([f["features"][index[t["path"]]] for t in test]).astype(np.float64)

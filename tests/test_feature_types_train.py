@@ -88,7 +88,7 @@ def main():
     z = np.load(npz)
     model = build_model(summary["model"], in_channels=96, n_classes=len(labels))
     model.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files
-                           if k not in ("feature_mean", "feature_std", "labels")}, strict=True)
+                           if k not in ("feature_mean", "feature_std", "feature_norm", "labels")}, strict=True)
     model.eval()
     index = {q: i for i, q in enumerate(strings(f["paths"]))}
     x = np.stack([f["features"][index[t["path"]]] for t in test]).astype(np.float64)
