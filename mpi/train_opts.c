@@ -242,9 +242,12 @@ static const struct cli_opt opts[] = {
 /* --preset: seed = the defaults (the reference notebook's recipe); robust = the recipe
  * measured best for unheard speakers (results/generalise.md). */
 static const struct cli_preset presets[] = {
-    {"seed", "the seed notebook's recipe (the defaults)", "model = " NN_DEFAULT_SPEC "\n"},
+    {"seed", "the seed notebook's recipe (the defaults)",
+     "model = " NN_DEFAULT_SPEC
+     "\nnorm = global\nmonitor = val_loss\nepochs = 100\npatience = 10\n"},
     {"robust", "for speakers the model has never heard (results/generalise.md)",
-     "model = " SER_ROBUST_SPEC "\n"},
+     "model = " SER_ROBUST_SPEC "\nnorm = speaker\nmonitor = val_uar\nepochs = 30\n"
+     "patience = 6\n"},
 };
 
 const struct cli_table dist_train_options = {

@@ -5,7 +5,9 @@
 #     weights in PyTorch against `ser predict`'s probabilities);
 #  2. data parallelism: one epoch on np = 1, 2, 3, 4 gives the same weights to float rounding,
 #     and a 2-rank run reaches the same test accuracy as 1 rank (train_check.py --compare);
-#  3. bad usage exits 1 with a message (also options that contradict each other); an
+#  3. --preset seed equals the defaults; a preset's settings reach config.txt, explicit options
+#     win over them;
+#  4. bad usage exits 1 with a message (also options that contradict each other); an
 #     unwritable run directory exits 2.
 set -euo pipefail
 ser=$1 corpus=$2 work=$3
@@ -28,7 +30,27 @@ done
 "${mpi[@]}" -np 1 "$ser" train "${common[@]}" --out "$work/run1" --epochs 3 || fail "1-rank run"
 /usr/bin/python3 "$here/train_check.py" compare "$work" || fail "data parallelism"
 
+# --preset: seed is the defaults (same config.txt as no preset); a preset's values reach
+# config.txt and options given explicitly win over them.
+"$ser" train "${common[@]}" --out "$work/p-none" --epochs 1 || fail "run without preset"
+"$ser" train "${common[@]}" --out "$work/p-seed" --epochs 1 --preset seed || fail "--preset seed"
+cmp "$work/p-none/config.txt" "$work/p-seed/config.txt" || fail "--preset seed is not the defaults"
+small="conv1d:4:3 relu maxpool:4 lstm:4 dense"
+"$ser" train "${common[@]}" --out "$work/p-robust" --epochs 1 --preset robust --model "$small" \
+  || fail "--preset robust with --model"
+# (config.txt holds the canonical spec: the output layer's size written out)
+grep -qxF "model = ${small}:7" "$work/p-robust/config.txt" || fail "--model does not win over the preset"
+grep -qxF "epochs = 1" "$work/p-robust/config.txt" || fail "--epochs does not win over the preset"
+"$ser" train --help | awk '/^presets/{p=1} p && /^  robust /{r=1; next} r && /^  [^ ]/{r=0} r' \
+  | sed 's/^ *//' | grep -v '^model = \|^epochs = ' > "$work/robust.txt"
+[[ -s $work/robust.txt ]] || fail "--help lists no settings of preset robust"
+while read -r line; do
+  grep -qxF "$line" "$work/p-robust/config.txt" || fail "preset robust: '$line' not applied"
+done < "$work/robust.txt"
 set +e
+"$ser" train --preset nope 2>"$work/err"; rc=$?
+[[ $rc == 1 ]] && grep -q "unknown --preset 'nope' (expected seed or robust)" "$work/err" \
+  || fail "--preset nope: rc=$rc $(cat "$work/err")"
 "$ser" train --epochs 0 2>"$work/err"; rc=$?
 [[ $rc == 1 ]] && grep -q "epochs" "$work/err" || fail "--epochs 0: rc=$rc $(cat "$work/err")"
 "$ser" train --frobnicate 2>"$work/err"; rc=$?
