@@ -151,22 +151,31 @@ static void tensors_free(const struct dist_rfield *f, void *base)
     *v = NULL;
 }
 
+/* "NAME  N LABEL: a[2,3], b[4]" for n named views of a flat buffer (scalars with their value). */
+static void views_print(FILE *out, const char *name, const char *label, const float *flat,
+                        const struct nn_model *m, size_t n,
+                        const struct nn_tensor *(*view)(const struct nn_model *, size_t))
+{
+    if (!flat) {
+        fprintf(out, "  %-24s (absent)\n", name);
+        return;
+    }
+    fprintf(out, "  %-24s %zu %s:", name, n, label);
+    for (size_t i = 0; i < n; i++) {
+        const struct nn_tensor *t = view(m, i);
+        fprintf(out, "%s %s[", i ? "," : "", t->name);
+        for (int k = 0; k < t->ndim; k++) fprintf(out, "%s%zu", k ? "," : "", t->shape[k]);
+        fputc(']', out);
+        if (t->ndim == 0) fprintf(out, "=%g", (double)flat[t->offset]);
+    }
+    fputc('\n', out);
+}
+
 static void tensors_print(FILE *out, const struct dist_rfield *f, const void *base, void *vctx)
 {
     const struct nn_model *m = ((struct ctx *)vctx)->model;
     const float *flat = *(float *const *)((const char *)base + f->offset);
-    if (!flat) {
-        fprintf(out, "  %-24s (absent)\n", f->name);
-        return;
-    }
-    fprintf(out, "  %-24s %zu tensors:", f->name, nn_model_ntensors(m));
-    for (size_t i = 0; i < nn_model_ntensors(m); i++) {
-        const struct nn_tensor *t = nn_model_tensor(m, i);
-        fprintf(out, "%s %s[", i ? "," : "", t->name);
-        for (int k = 0; k < t->ndim; k++) fprintf(out, "%s%zu", k ? "," : "", t->shape[k]);
-        fputc(']', out);
-    }
-    fputc('\n', out);
+    views_print(out, f->name, "tensors", flat, m, nn_model_ntensors(m), nn_model_tensor);
 }
 
 static const struct dist_rcustom tensors = {tensors_save, tensors_load, NULL, tensors_print,
@@ -248,20 +257,8 @@ static void running_print(FILE *out, const struct dist_rfield *f, const void *ba
 {
     const struct nn_model *m = ((struct ctx *)vctx)->model;
     const float *flat = *(float *const *)((const char *)base + f->offset);
-    if (!nn_model_nrunning_tensors(m)) return; /* no running buffers: nothing to say */
-    if (!flat) {
-        fprintf(out, "  %-24s (absent)\n", f->name);
-        return;
-    }
-    fprintf(out, "  %-24s %zu running buffers:", f->name, nn_model_nrunning_tensors(m));
-    for (size_t i = 0; i < nn_model_nrunning_tensors(m); i++) {
-        const struct nn_tensor *t = nn_model_running_tensor(m, i);
-        fprintf(out, "%s %s[", i ? "," : "", t->name);
-        for (int k = 0; k < t->ndim; k++) fprintf(out, "%s%zu", k ? "," : "", t->shape[k]);
-        fputc(']', out);
-        if (t->size == 1) fprintf(out, "=%g", (double)flat[t->offset]);
-    }
-    fputc('\n', out);
+    size_t n = nn_model_nrunning_tensors(m);
+    if (n) views_print(out, f->name, "running buffers", flat, m, n, nn_model_running_tensor);
 }
 
 static const struct dist_rcustom running = {running_save, running_load, NULL, running_print,
