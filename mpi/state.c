@@ -112,6 +112,21 @@ static int load_model(const struct dist_state *s, const char *what, struct ctx *
     return 0;
 }
 
+/* Reads record `name` into view t of flat, checking its type, size and shape against t. */
+static int read_view(const struct dsp_pack *p, const char *what, const char *name,
+                     const struct nn_tensor *t, float *flat, struct err *e)
+{
+    const struct dsp_pack_rec *r = dsp_pack_need(p, what, name, DSP_PACK_F32, t->size, e);
+    if (!r) return -1;
+    if (r->ndim != t->ndim) return err_set(e, "%s: tensor %s has the wrong rank", what, name);
+    for (int k = 0; k < t->ndim; k++)
+        if (r->dims[k] != t->shape[k])
+            return err_set(e, "%s: tensor %s dimension %d is %llu, the spec says %zu", what, name,
+                           k, (unsigned long long)r->dims[k], t->shape[k]);
+    memcpy(flat + t->offset, r->data, t->size * sizeof *flat);
+    return 0;
+}
+
 static int tensors_load(const struct dsp_pack *p, const char *what, const struct dist_rfield *f,
                         void *base, void *vctx, struct err *e)
 {
@@ -129,14 +144,7 @@ static int tensors_load(const struct dsp_pack *p, const char *what, const struct
         const struct nn_tensor *t = nn_model_tensor(m, i);
         char name[256];
         snprintf(name, sizeof name, "%s%s", prefix(f), t->name);
-        const struct dsp_pack_rec *r = dsp_pack_need(p, what, name, DSP_PACK_F32, t->size, e);
-        if (!r) return -1;
-        if (r->ndim != t->ndim) return err_set(e, "%s: tensor %s has the wrong rank", what, name);
-        for (int k = 0; k < t->ndim; k++)
-            if (r->dims[k] != t->shape[k])
-                return err_set(e, "%s: tensor %s dimension %d is %llu, the spec says %zu", what,
-                               name, k, (unsigned long long)r->dims[k], t->shape[k]);
-        memcpy(flat + t->offset, r->data, t->size * sizeof *flat);
+        if (read_view(p, what, name, t, flat, e) != 0) return -1;
     }
     for (size_t i = 0; i < nn_model_nparams(m); i++)
         if (!isfinite(flat[i]))
@@ -240,14 +248,7 @@ static int running_load(const struct dsp_pack *p, const char *what, const struct
     for (size_t i = 0; i < nn_model_nrunning_tensors(m); i++) {
         const struct nn_tensor *t = nn_model_running_tensor(m, i);
         snprintf(name, sizeof name, "%s%s", pre, t->name);
-        const struct dsp_pack_rec *r = dsp_pack_need(p, what, name, DSP_PACK_F32, t->size, e);
-        if (!r) return -1;
-        if (r->ndim != t->ndim) return err_set(e, "%s: tensor %s has the wrong rank", what, name);
-        for (int k = 0; k < t->ndim; k++)
-            if (r->dims[k] != t->shape[k])
-                return err_set(e, "%s: tensor %s dimension %d is %llu, the spec says %zu", what,
-                               name, k, (unsigned long long)r->dims[k], t->shape[k]);
-        memcpy(flat + t->offset, r->data, t->size * sizeof *flat);
+        if (read_view(p, what, name, t, flat, e) != 0) return -1;
         if (running_valid(t, flat + t->offset, what, name, e)) return -1;
     }
     return 0;
