@@ -273,6 +273,49 @@ static int resample(struct dsp_loader *l, const char *path, int sr0, const float
     return 0;
 }
 
+/* The steps after decoding, shared by files and PCM buffers: resample the mono segment
+ * x[0..n0) from sr0 to the output rate, fix its length as librosa does, zero-pad to the
+ * clip's length into y. */
+static int finish(struct dsp_loader *l, const char *path, int sr0, const float *x, size_t n0,
+                  float *y, size_t *n_loaded, struct err *e)
+{
+    const size_t n_out = l->n_out;
+    size_t L;
+    if (sr0 == l->p.sample_rate) {
+        L = n0 < n_out ? n0 : n_out;
+        memcpy(y, x, L * sizeof *y);
+    } else {
+        size_t n_res = 0;
+        if (resample(l, path, sr0, x, n0, &n_res, e)) return -1;
+        /* librosa: ratio = float(target_sr) / orig_sr; fix_length(size=ceil(n0 * ratio)). */
+        const double ratio = (double)l->p.sample_rate / (double)sr0;
+        size_t fixed = (size_t)ceil((double)n0 * ratio);
+        L = fixed < n_out ? fixed : n_out;
+        size_t copy = n_res < L ? n_res : L;
+        memcpy(y, l->resampled, copy * sizeof *y);
+        memset(y + copy, 0, (L - copy) * sizeof *y);
+    }
+    memset(y + L, 0, (n_out - L) * sizeof *y);
+    if (n_loaded) *n_loaded = L;
+    return 0;
+}
+
+int dsp_loader_pcm(struct dsp_loader *l, const char *name, const float *mono, size_t n, int rate,
+                   float *y, size_t *n_loaded, struct err *e)
+{
+    if (rate <= 0) return err_set(e, "%s: invalid sample rate %d Hz", name, rate);
+    const size_t start = (size_t)(l->p.offset_s * (double)rate);
+    const size_t want = (size_t)(l->p.duration_s * (double)rate);
+    if (n <= start)
+        return err_set(e, "%s: shorter than the %g s offset: no audio to analyse", name,
+                       l->p.offset_s);
+    size_t n0 = n - start < want ? n - start : want;
+    for (size_t i = 0; i < n0; i++)
+        if (!isfinite(mono[start + i]))
+            return err_set(e, "%s: non-finite sample at frame %zu", name, start + i);
+    return finish(l, name, rate, mono + start, n0, y, n_loaded, e);
+}
+
 int dsp_loader_load(struct dsp_loader *l, const char *path, float *y, size_t *n_loaded,
                     struct err *e)
 {
@@ -339,27 +382,7 @@ int dsp_loader_load(struct dsp_loader *l, const char *path, float *y, size_t *n_
             goto out;
         }
     }
-    const size_t n_out = l->n_out;
-    size_t L;
-    if (sr0 == l->p.sample_rate) {
-        L = (size_t)n0 < n_out ? (size_t)n0 : n_out;
-        memcpy(y, x, L * sizeof *y);
-    } else {
-        size_t n_res = 0;
-        if (resample(l, path, sr0, x, (size_t)n0, &n_res, e)) {
-            rc = -1;
-            goto out;
-        }
-        /* librosa: ratio = float(target_sr) / orig_sr; fix_length(size=ceil(n0 * ratio)). */
-        const double ratio = (double)l->p.sample_rate / (double)sr0;
-        size_t fixed = (size_t)ceil((double)n0 * ratio);
-        L = fixed < n_out ? fixed : n_out;
-        size_t copy = n_res < L ? n_res : L;
-        memcpy(y, l->resampled, copy * sizeof *y);
-        memset(y + copy, 0, (L - copy) * sizeof *y);
-    }
-    memset(y + L, 0, (n_out - L) * sizeof *y);
-    if (n_loaded) *n_loaded = L;
+    rc = finish(l, path, sr0, x, (size_t)n0, y, n_loaded, e);
 out:
     sf_close(f);
     return rc;

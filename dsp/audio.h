@@ -67,6 +67,13 @@ int dsp_loader_create(struct dsp_loader **l, const struct dsp_load_params *p, st
 int dsp_loader_load(struct dsp_loader *l, const char *path, float *y /* [samples] */,
                     size_t *n_loaded, struct err *e);
 
+/* The same clip from samples already decoded and mixed to mono: x[0..n) at `rate` Hz, taken as
+ * a file of that rate holding exactly those samples would be (offset and duration cut at
+ * `rate`, non-finite check, resampling, length fix, padding); `name` names the source in
+ * errors. Used for streams and for signals made in memory. */
+int dsp_loader_pcm(struct dsp_loader *l, const char *name, const float *x, size_t n, int rate,
+                   float *y /* [samples] */, size_t *n_loaded, struct err *e);
+
 /* Accepts NULL. */
 void dsp_loader_free(struct dsp_loader *l);
 

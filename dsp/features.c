@@ -66,19 +66,43 @@ size_t dsp_features_frames(const struct dsp_features *f)
     return f->n_frames;
 }
 
-int dsp_features_file(struct dsp_features *f, const char *path, float *out, struct err *e)
+/* The MFCC of f->signal into out; non-finite results are an input error. */
+static int analyse(struct dsp_features *f, const char *name, const float *y, float *out,
+                   struct err *e)
 {
-    f->n_loaded = 0;
-    if (dsp_loader_load(f->loader, path, f->signal, &f->n_loaded, e)) return -1;
-    if (dsp_mfcc_compute(f->mfcc, f->signal, f->n_samples, out))
-        return err_set(e, "%s: internal error: signal longer than the MFCC context", path);
+    if (dsp_mfcc_compute(f->mfcc, y, f->n_samples, out))
+        return err_set(e, "%s: internal error: signal longer than the MFCC context", name);
     /* Finite but huge samples (1e30 in a float WAV) overflow the power spectrum: such a file
      * is an input error, never a matrix of inf/NaN handed to training or prediction. */
     size_t n = dsp_mfcc_rows(&f->p.mfcc) * f->n_frames;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(out[i]))
-            return err_set(e, "%s: non-finite features (sample values too large to analyse)", path);
+            return err_set(e, "%s: non-finite features (sample values too large to analyse)", name);
     return 0;
+}
+
+int dsp_features_file(struct dsp_features *f, const char *path, float *out, struct err *e)
+{
+    f->n_loaded = 0;
+    if (dsp_loader_load(f->loader, path, f->signal, &f->n_loaded, e)) return -1;
+    return analyse(f, path, f->signal, out, e);
+}
+
+int dsp_features_pcm(struct dsp_features *f, const char *name, const float *x, size_t n, int rate,
+                     float *out, struct err *e)
+{
+    f->n_loaded = 0;
+    if (dsp_loader_pcm(f->loader, name, x, n, rate, f->signal, &f->n_loaded, e)) return -1;
+    return analyse(f, name, f->signal, out, e);
+}
+
+int dsp_features_of_signal(struct dsp_features *f, const char *name, const float *y, size_t n,
+                           float *out, struct err *e)
+{
+    if (n != f->n_samples)
+        return err_set(e, "%s: signal of %zu samples, the pipeline takes %zu", name, n,
+                       f->n_samples);
+    return analyse(f, name, y, out, e);
 }
 
 const float *dsp_features_signal(const struct dsp_features *f, size_t *n, size_t *n_loaded)

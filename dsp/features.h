@@ -42,6 +42,17 @@ dsp_features_frames(const struct dsp_features *f); /* 1 + floor(ceil(duration*sr
 int dsp_features_file(struct dsp_features *f, const char *path, float *out /* [rows][frames] */,
                       struct err *e);
 
+/* The same from mono samples at `rate` Hz (dsp_loader_pcm): a stream's window, a buffer handed
+ * to the library. `name` names the source in errors. */
+int dsp_features_pcm(struct dsp_features *f, const char *name, const float *x, size_t n, int rate,
+                     float *out /* [rows][frames] */, struct err *e);
+
+/* The feature matrix of a clip already at the output rate and length: y [n] floats with n ==
+ * the context's clip length (dsp_features_signal's *n; 66150), e.g. a loaded clip with noise
+ * added. Returns 0, or -1 with e (wrong length, non-finite features). */
+int dsp_features_of_signal(struct dsp_features *f, const char *name, const float *y, size_t n,
+                           float *out /* [rows][frames] */, struct err *e);
+
 /* The 22050 Hz signal of the last successful dsp_features_file call, zero-padded to the
  * full duration: [*n] floats (66150); *n_loaded (may be NULL) = samples before padding.
  * Valid until the next call on f. */

@@ -263,6 +263,30 @@ static void order_and_reuse(float *y)
     CHECK(load(0.5, tmp("a.wav"), y, &n, &e) == 0 && n == NOUT, "a.wav: n %zu %s", n, e.msg);
     CHECK(memcmp(y, ref, NOUT * sizeof *y) == 0,
           "T10 loader differs from cut-then-resample (soxr_oneshot HQ)");
+    /* the same samples handed over in memory (dsp_loader_pcm: streams, the library) */
+    {
+        struct dsp_loader *lp = loader(0.5);
+        size_t np = 0;
+        memset(y, 0xff, NOUT * sizeof *y);
+        CHECK(dsp_loader_pcm(lp, "pcm", all, total, sr0, y, &np, &e) == 0 && np == NOUT,
+              "pcm: n %zu %s", np, e.msg);
+        CHECK(memcmp(y, ref, NOUT * sizeof *y) == 0, "pcm loader differs from the reference");
+        /* offset 0 over a window of exactly 3 s: the window's samples, resampled */
+        dsp_loader_free(lp);
+        lp = loader(0.0);
+        CHECK(dsp_loader_pcm(lp, "pcm", all + start, len, sr0, y, &np, &e) == 0 && np == NOUT,
+              "pcm window: %s", e.msg);
+        CHECK(memcmp(y, ref, NOUT * sizeof *y) == 0, "pcm window differs from the reference");
+        CHECK(dsp_loader_pcm(lp, "tiny", all, 0, sr0, y, &np, &e) != 0 &&
+                  strstr(e.msg, "tiny: shorter"),
+              "empty pcm accepted (%s)", e.msg);
+        all[5] = NAN;
+        CHECK(dsp_loader_pcm(lp, "nanpcm", all, 100, sr0, y, &np, &e) != 0 &&
+                  strstr(e.msg, "nanpcm: non-finite sample at frame 5"),
+              "NaN pcm accepted (%s)", e.msg);
+        dsp_loader_free(lp);
+        CHECK(load(0.5, tmp("a.wav"), y, &n, &e) == 0, "a.wav again: %s", e.msg);
+    }
     /* the wrong order: resample the whole file, cut at int(0.5 * 22050) */
     soxr_oneshot(sr0, 22050, 1, all, total, NULL, wrong, total, &wdone, &io, &q, NULL);
     struct dsp_mfcc_params mp;
